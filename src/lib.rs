@@ -1,0 +1,2 @@
+//! browser-gateway: a ThingsBoard MQTT gateway that runs in a browser tab.
+pub mod core;
