@@ -1,1 +1,10 @@
-//! The pure core.
+//! The pure core: plain Rust with no browser APIs, tested natively with `cargo test`.
+//!
+//! - [`time`]: the caller-supplied clock ([`time::Millis`]); the core never reads a clock.
+//! - [`mqtt`]: the sans-IO MQTT 3.1.1 session over mqttbytes.
+//! - [`backoff`]: reconnect delays with jitter.
+//! - [`gateway`]: the ThingsBoard gateway codec, model and client API over the session.
+pub mod backoff;
+pub mod gateway;
+pub mod mqtt;
+pub mod time;

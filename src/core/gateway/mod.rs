@@ -1,0 +1,1 @@
+//! The ThingsBoard gateway API: codec, model and client.
