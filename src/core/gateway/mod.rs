@@ -1,1 +1,2 @@
 //! The ThingsBoard gateway API: codec, model and client.
+pub mod codec;

@@ -1,1 +1,196 @@
-//! TODO
+//! Packet ids, and the QoS 1 publishes awaiting PUBACK with an ordered queue
+//! behind them.
+//!
+//! A QoS 1 publish first waits in the [`Outbox`] queue. When the session is
+//! connected and fewer than `max_inflight` publishes await their PUBACK, the
+//! oldest queued one gets a packet id, is sent and moves into the in-flight
+//! table, where it stays until its PUBACK comes or its deadline passes. The
+//! table survives a lost connection: its publishes are resent with DUP after
+//! the next CONNACK, in the order they were first sent.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+
+use mqttbytes::v4::Publish;
+
+use super::PublishId;
+use crate::core::time::Millis;
+
+/// Hands out packet ids 1..=65535 in turn, wrapping, skipping ids in use.
+#[derive(Debug, Clone)]
+pub(crate) struct PacketIds {
+    next: u16,
+}
+
+impl Default for PacketIds {
+    fn default() -> Self {
+        PacketIds { next: 1 }
+    }
+}
+
+impl PacketIds {
+    /// The next id for which `in_use` is false, or `None` if all are taken.
+    pub fn allocate(&mut self, in_use: impl Fn(u16) -> bool) -> Option<u16> {
+        for _ in 0..u16::MAX {
+            let id = self.next;
+            self.next = if id == u16::MAX { 1 } else { id + 1 };
+            if !in_use(id) {
+                return Some(id);
+            }
+        }
+        None
+    }
+}
+
+/// A publish that has been sent and awaits its PUBACK.
+#[derive(Debug, Clone)]
+pub(crate) struct InFlight {
+    /// The packet as sent (its `pkid` set).
+    pub publish: Publish,
+    /// When it times out; `None` while disconnected.
+    deadline: Option<Millis>,
+}
+
+/// QoS 1 publishes: those in flight (by packet id, in send order) and those
+/// queued behind them.
+#[derive(Debug, Default)]
+pub(crate) struct Outbox {
+    inflight: BTreeMap<PublishId, InFlight>,
+    by_pkid: HashMap<u16, PublishId>,
+    deadlines: BTreeSet<(Millis, PublishId)>,
+    queue: VecDeque<(PublishId, Publish)>,
+}
+
+impl Outbox {
+    /// How many publishes await their PUBACK.
+    pub fn inflight_len(&self) -> usize {
+        self.inflight.len()
+    }
+
+    /// How many publishes wait to be sent.
+    pub fn queued_len(&self) -> usize {
+        self.queue.len()
+    }
+
+    /// Whether a publish with this packet id awaits its PUBACK.
+    pub fn has_pkid(&self, pkid: u16) -> bool {
+        self.by_pkid.contains_key(&pkid)
+    }
+
+    /// Put a publish at the back of the queue.
+    pub fn enqueue(&mut self, id: PublishId, publish: Publish) {
+        self.queue.push_back((id, publish));
+    }
+
+    /// Whether a publish waits in the queue.
+    pub fn has_queued(&self) -> bool {
+        !self.queue.is_empty()
+    }
+
+    /// Move the oldest queued publish into flight with `pkid`, timing out at
+    /// `deadline`; returns it for sending.
+    pub fn launch(&mut self, pkid: u16, deadline: Millis) -> Option<(PublishId, &Publish)> {
+        let (id, mut publish) = self.queue.pop_front()?;
+        publish.pkid = pkid;
+        publish.dup = false;
+        self.by_pkid.insert(pkid, id);
+        self.deadlines.insert((deadline, id));
+        let entry = self.inflight.entry(id).or_insert(InFlight {
+            publish,
+            deadline: Some(deadline),
+        });
+        Some((id, &entry.publish))
+    }
+
+    /// The PUBACK for `pkid` came: the publish leaves flight. `None` if no
+    /// publish with that id is in flight (a duplicate or unknown PUBACK).
+    pub fn ack(&mut self, pkid: u16) -> Option<PublishId> {
+        let id = self.by_pkid.remove(&pkid)?;
+        if let Some(entry) = self.inflight.remove(&id) {
+            if let Some(deadline) = entry.deadline {
+                self.deadlines.remove(&(deadline, id));
+            }
+        }
+        Some(id)
+    }
+
+    /// The earliest PUBACK deadline.
+    pub fn next_deadline(&self) -> Option<Millis> {
+        self.deadlines.first().map(|(at, _)| *at)
+    }
+
+    /// Take out of flight every publish whose deadline is at or before `now`,
+    /// oldest deadline first.
+    pub fn expire(&mut self, now: Millis) -> Vec<(PublishId, Publish)> {
+        let mut expired = Vec::new();
+        while let Some(&(at, id)) = self.deadlines.first() {
+            if at > now {
+                break;
+            }
+            self.deadlines.pop_first();
+            if let Some(entry) = self.inflight.remove(&id) {
+                self.by_pkid.remove(&entry.publish.pkid);
+                expired.push((id, entry.publish));
+            }
+        }
+        expired
+    }
+
+    /// Stop every PUBACK deadline (the connection is gone).
+    pub fn stop_deadlines(&mut self) {
+        self.deadlines.clear();
+        for entry in self.inflight.values_mut() {
+            entry.deadline = None;
+        }
+    }
+
+    /// Mark every publish in flight as a duplicate with a fresh `deadline`
+    /// and return them in the order they were first sent, for resending.
+    pub fn prepare_resend(&mut self, deadline: Millis) -> impl Iterator<Item = &Publish> {
+        self.deadlines.clear();
+        for (id, entry) in self.inflight.iter_mut() {
+            entry.publish.dup = true;
+            entry.deadline = Some(deadline);
+            self.deadlines.insert((deadline, *id));
+        }
+        self.inflight.values().map(|entry| &entry.publish)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mqttbytes::QoS;
+
+    #[test]
+    fn ids_start_at_one_and_wrap_past_65535_to_one() {
+        let mut ids = PacketIds::default();
+        assert_eq!(ids.allocate(|_| false), Some(1));
+        ids.next = u16::MAX;
+        assert_eq!(ids.allocate(|_| false), Some(u16::MAX));
+        assert_eq!(ids.allocate(|_| false), Some(1));
+    }
+
+    #[test]
+    fn ids_in_use_are_skipped_and_none_is_given_when_all_are_taken() {
+        let mut ids = PacketIds::default();
+        assert_eq!(ids.allocate(|id| id < 4), Some(4));
+        assert_eq!(ids.allocate(|_| true), None);
+    }
+
+    #[test]
+    fn expired_publishes_leave_flight_and_free_their_id() {
+        let mut outbox = Outbox::default();
+        outbox.enqueue(PublishId(1), Publish::new("t", QoS::AtLeastOnce, "a"));
+        outbox.enqueue(PublishId(2), Publish::new("t", QoS::AtLeastOnce, "b"));
+        outbox.launch(7, Millis(100));
+        outbox.launch(8, Millis(200));
+        assert_eq!(outbox.next_deadline(), Some(Millis(100)));
+        let expired = outbox.expire(Millis(150));
+        assert_eq!(expired.len(), 1);
+        assert_eq!(expired[0].0, PublishId(1));
+        assert!(!outbox.has_pkid(7));
+        assert_eq!(outbox.ack(8), Some(PublishId(2)));
+        assert_eq!(outbox.ack(8), None);
+        assert_eq!(outbox.next_deadline(), None);
+    }
+}

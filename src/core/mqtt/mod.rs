@@ -10,12 +10,19 @@
 //! [`Session::poll_event`] (what the application should know) and re-arms
 //! its single timer at [`Session::poll_timeout`].
 mod connack;
+mod decode;
+mod encode;
 mod error;
 mod event;
 mod framing;
 mod inflight;
 mod options;
 mod session;
+mod timers;
+mod topic;
+
+#[cfg(test)]
+mod tests;
 
 pub use connack::explain_connack;
 pub use error::SessionError;

@@ -1,10 +1,22 @@
 //! The session state machine. See the module docs of `core::mqtt` for how a
 //! caller drives it.
 
-use bytes::Bytes;
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::mem;
+
+use bytes::{Bytes, BytesMut};
+use mqttbytes::v4::{Publish, Subscribe, SubscribeFilter};
 use mqttbytes::QoS;
 
-use super::{ConnectOptions, Event, PublishId, SessionError, SubscribeId};
+use super::decode::{decode, log_incoming, Incoming};
+use super::encode::{connect_packet, publish_size, subscribe_size, Outgoing};
+use super::framing::{FrameError, Framer};
+use super::inflight::{Outbox, PacketIds};
+use super::timers::{Timer, Timers};
+use super::topic::{check_filter, check_topic};
+use super::{
+    explain_connack, ConnectOptions, Event, PublishId, SessionError, SubscribeId, SubscribeResult,
+};
 use crate::core::time::Millis;
 
 /// Where the session stands.
@@ -18,15 +30,91 @@ pub enum SessionState {
     Connected,
 }
 
+/// Where the transport stands, as far as `Event::Closed` goes: each
+/// transport ends with exactly one `Closed`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Link {
+    /// No transport, and no `Closed` owed.
+    Idle,
+    /// A transport is open and no `Closed` has been emitted for it.
+    Open,
+    /// The session emitted `Closed` itself; the caller's `handle_close` for
+    /// this transport stays silent.
+    Closing,
+}
+
+/// A SUBSCRIBE awaiting its SUBACK.
+#[derive(Debug, Clone)]
+struct PendingSubscribe {
+    id: SubscribeId,
+    filters: Vec<String>,
+}
+
+/// The bytes to write, and when we last wrote.
+#[derive(Debug, Default)]
+struct Tx {
+    out: BytesMut,
+    last_sent: Millis,
+    /// A packet that could not be encoded (a bug, or an input that slipped
+    /// past the checks); the session ends at the end of the current call.
+    error: Option<String>,
+}
+
+impl Tx {
+    /// Queue `packet` for the transport and log it.
+    fn send(&mut self, now: Millis, packet: Outgoing<'_>, events: &mut VecDeque<Event>) {
+        match packet.write(&mut self.out) {
+            Ok(()) => {
+                self.last_sent = now;
+                events.push_back(Event::Packet(packet.log()));
+            }
+            Err(why) => {
+                let kind = packet.log().kind;
+                self.error.get_or_insert(format!("could not encode {kind}: {why}"));
+            }
+        }
+    }
+}
+
+/// The shortest wait for PINGRESP, however short the keepalive.
+const MIN_PING_RESPONSE_MS: u64 = 5_000;
+
 /// An MQTT 3.1.1 client session that does no I/O and reads no clock.
 pub struct Session {
     options: ConnectOptions,
+    state: SessionState,
+    link: Link,
+    framer: Framer,
+    tx: Tx,
+    events: VecDeque<Event>,
+    timers: Timers,
+    outbox: Outbox,
+    ids: PacketIds,
+    subscribes: HashMap<u16, PendingSubscribe>,
+    /// Packet ids of QoS 2 messages delivered and not yet released by PUBREL.
+    qos2_received: HashSet<u16>,
+    next_publish: u64,
+    next_subscribe: u64,
 }
 
 impl Session {
     /// A disconnected session that will connect with `options` when the transport opens.
     pub fn new(options: ConnectOptions) -> Self {
-        Session { options }
+        Session {
+            options,
+            state: SessionState::Disconnected,
+            link: Link::Idle,
+            framer: Framer::default(),
+            tx: Tx::default(),
+            events: VecDeque::new(),
+            timers: Timers::default(),
+            outbox: Outbox::default(),
+            ids: PacketIds::default(),
+            subscribes: HashMap::new(),
+            qos2_received: HashSet::new(),
+            next_publish: 1,
+            next_subscribe: 1,
+        }
     }
 
     /// The options this session connects with.
@@ -41,52 +129,139 @@ impl Session {
 
     /// Where the session stands now.
     pub fn state(&self) -> SessionState {
-        todo!()
+        self.state
+    }
+
+    /// How many QoS 1 publishes have been sent and await their PUBACK
+    /// (kept across reconnects and resent with DUP).
+    pub fn inflight_len(&self) -> usize {
+        self.outbox.inflight_len()
+    }
+
+    /// How many QoS 1 publishes wait behind the in-flight cap (or for a
+    /// connection) to be sent for the first time.
+    pub fn queued_len(&self) -> usize {
+        self.outbox.queued_len()
     }
 
     /// Call when the transport has opened: queues CONNECT and arms the connect timeout.
     pub fn handle_open(&mut self, now: Millis) {
-        let _ = now;
-        todo!()
+        self.reset_connection();
+        self.state = SessionState::Connecting;
+        self.link = Link::Open;
+        match connect_packet(&self.options) {
+            Ok(connect) => {
+                self.tx
+                    .send(now, Outgoing::Connect(&connect), &mut self.events);
+                let deadline = now + self.options.connect_timeout_ms;
+                self.timers.set(Timer::Connect, deadline);
+            }
+            Err(why) => self.fail(SessionError::Protocol(why)),
+        }
+        self.finish();
     }
 
     /// Call with every chunk of bytes the transport delivers, however it splits
     /// or merges packets.
     pub fn handle_data(&mut self, now: Millis, data: &[u8]) {
-        let _ = (now, data);
-        todo!()
+        if self.link != Link::Open {
+            return;
+        }
+        self.framer.push(data);
+        while self.link == Link::Open {
+            match self.framer.next_frame(self.options.max_packet_size) {
+                Ok(Some(frame)) => match decode(&frame) {
+                    Ok(packet) => self.handle_packet(now, packet),
+                    Err(why) => self.fail(SessionError::Malformed(why)),
+                },
+                Ok(None) => break,
+                Err(FrameError::Malformed(why)) => self.fail(SessionError::Malformed(why)),
+                Err(FrameError::TooLarge { size, max }) => {
+                    self.fail(SessionError::PacketTooLarge { size, max })
+                }
+            }
+        }
+        self.finish();
     }
 
     /// Call when the transport closed without the session asking (`why` for the user).
+    ///
+    /// Emits [`Event::Closed`] with [`SessionError::TransportClosed`] unless
+    /// the session already emitted `Closed` for this transport (after an
+    /// error, a refusal or [`Session::disconnect`]). A transport that failed
+    /// before it opened also gets its `Closed`, so each transport the caller
+    /// creates ends with exactly one.
     pub fn handle_close(&mut self, now: Millis, why: &str) {
-        let _ = (now, why);
-        todo!()
+        let _ = now;
+        self.reset_connection();
+        self.state = SessionState::Disconnected;
+        if self.link != Link::Closing {
+            self.events.push_back(Event::Closed {
+                error: Some(SessionError::TransportClosed(why.to_string())),
+            });
+        }
+        self.link = Link::Idle;
+        self.finish();
     }
 
-    /// Call when the time from [`Session::poll_timeout`] has come (late is fine).
+    /// Call when the time from [`Session::poll_timeout`] has come (late is fine:
+    /// everything due at `now` is handled).
     pub fn handle_timeout(&mut self, now: Millis) {
-        let _ = now;
-        todo!()
+        if self.link != Link::Open {
+            return;
+        }
+        if self.timers.is_due(Timer::Connect, now) {
+            self.fail(SessionError::ConnectTimeout);
+        } else if self.timers.is_due(Timer::PingResp, now) {
+            self.fail(SessionError::KeepAliveTimeout);
+        } else if self.state == SessionState::Connected {
+            for (id, publish) in self.outbox.expire(now) {
+                self.events.push_back(Event::AckTimedOut {
+                    id,
+                    topic: publish.topic,
+                });
+            }
+            self.drain_queue(now);
+            if self.ping_at().is_some_and(|at| at <= now) {
+                self.tx.send(now, Outgoing::PingReq, &mut self.events);
+                if self.timers.get(Timer::PingResp).is_none() {
+                    let wait = self.half_keepalive_ms().max(MIN_PING_RESPONSE_MS);
+                    self.timers.set(Timer::PingResp, now + wait);
+                }
+            }
+        }
+        self.finish();
     }
 
     /// When the session next needs [`Session::handle_timeout`], if ever.
     pub fn poll_timeout(&self) -> Option<Millis> {
-        todo!()
+        [self.timers.next(), self.outbox.next_deadline()]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     /// Everything queued for the transport since the last call, as one buffer
     /// (one WebSocket message), or `None` if nothing is queued.
     pub fn poll_transmit(&mut self) -> Option<Vec<u8>> {
-        todo!()
+        if self.tx.out.is_empty() {
+            return None;
+        }
+        Some(Vec::from(mem::take(&mut self.tx.out)))
     }
 
     /// The next event for the application, if any.
     pub fn poll_event(&mut self) -> Option<Event> {
-        todo!()
+        self.events.pop_front()
     }
 
     /// Queue a publish. QoS 1 is accepted in any state and sent (or resent with
-    /// DUP) once connected; QoS 0 needs a connected session.
+    /// DUP) once connected; QoS 0 needs a connected session. QoS 2 is sent as
+    /// QoS 1 (ThingsBoard does not support QoS 2).
+    ///
+    /// A QoS 0 publish is reported [`Event::Acked`] as soon as it is queued
+    /// for the transport; a QoS 1 publish when its PUBACK arrives, or
+    /// [`Event::AckTimedOut`] if it does not within `puback_timeout_ms`.
     pub fn publish(
         &mut self,
         now: Millis,
@@ -94,25 +269,283 @@ impl Session {
         payload: Bytes,
         qos: QoS,
     ) -> Result<PublishId, SessionError> {
-        let _ = (now, topic, payload, qos);
-        todo!()
+        check_topic(topic)?;
+        let qos = match qos {
+            QoS::ExactlyOnce => QoS::AtLeastOnce,
+            other => other,
+        };
+        let size = publish_size(topic.len(), payload.len(), qos);
+        let max = self.options.max_packet_size;
+        if size > max {
+            return Err(SessionError::PublishTooLarge { size, max });
+        }
+        if qos == QoS::AtMostOnce && self.state != SessionState::Connected {
+            return Err(SessionError::NotConnected);
+        }
+        let id = PublishId(self.next_publish);
+        self.next_publish += 1;
+        let publish = Publish::from_bytes(topic, qos, payload);
+        if qos == QoS::AtMostOnce {
+            self.tx
+                .send(now, Outgoing::Publish(&publish), &mut self.events);
+            self.events.push_back(Event::Acked(id));
+        } else {
+            self.outbox.enqueue(id, publish);
+            self.drain_queue(now);
+        }
+        self.finish();
+        Ok(id)
     }
 
     /// Subscribe to `filters`; needs a connected session. The SUBACK arrives as
-    /// [`Event::Subscribed`].
+    /// [`Event::Subscribed`]. Subscriptions do not survive a reconnect (the
+    /// session is clean): subscribe again after every [`Event::Connected`].
     pub fn subscribe(
         &mut self,
         now: Millis,
         filters: &[(&str, QoS)],
     ) -> Result<SubscribeId, SessionError> {
-        let _ = (now, filters);
-        todo!()
+        if self.state != SessionState::Connected {
+            return Err(SessionError::NotConnected);
+        }
+        if filters.is_empty() {
+            return Err(SessionError::InvalidTopic(
+                "a SUBSCRIBE needs at least one filter".to_string(),
+            ));
+        }
+        for (filter, _) in filters {
+            check_filter(filter)?;
+        }
+        let mut subscribe = Subscribe::new_many(
+            filters
+                .iter()
+                .map(|(filter, qos)| SubscribeFilter::new(filter.to_string(), *qos)),
+        );
+        let size = subscribe_size(&subscribe);
+        let max = self.options.max_packet_size;
+        if size > max {
+            return Err(SessionError::InvalidTopic(format!(
+                "the filters take {size} bytes, over the {max}-byte maximum packet size"
+            )));
+        }
+        let (outbox, subscribes) = (&self.outbox, &self.subscribes);
+        let pkid = self
+            .ids
+            .allocate(|id| outbox.has_pkid(id) || subscribes.contains_key(&id))
+            .ok_or_else(|| SessionError::Protocol("all 65535 packet ids are in use".into()))?;
+        subscribe.pkid = pkid;
+        let id = SubscribeId(self.next_subscribe);
+        self.next_subscribe += 1;
+        let names = filters.iter().map(|(filter, _)| filter.to_string()).collect();
+        self.subscribes.insert(pkid, PendingSubscribe { id, filters: names });
+        self.tx
+            .send(now, Outgoing::Subscribe(&subscribe), &mut self.events);
+        self.finish();
+        Ok(id)
     }
 
     /// Send DISCONNECT and end the session; [`Event::Closed`] with no error
     /// follows. QoS 1 publishes still in flight are kept for the next connect.
+    /// Bytes already queued (and the DISCONNECT) wait in
+    /// [`Session::poll_transmit`]; then the caller closes the transport.
     pub fn disconnect(&mut self, now: Millis) {
-        let _ = now;
-        todo!()
+        if self.link == Link::Open {
+            self.tx.send(now, Outgoing::Disconnect, &mut self.events);
+        }
+        let pending = mem::take(&mut self.tx.out);
+        self.reset_connection();
+        self.tx.out = pending;
+        self.state = SessionState::Disconnected;
+        if self.link != Link::Closing {
+            self.events.push_back(Event::Closed { error: None });
+        }
+        self.link = Link::Closing;
+        self.finish();
+    }
+
+    /// Act on one packet from the broker.
+    fn handle_packet(&mut self, now: Millis, packet: Incoming) {
+        let log = log_incoming(&packet);
+        let kind = log.kind;
+        self.events.push_back(Event::Packet(log));
+        match (self.state, packet) {
+            (_, Incoming::ClientOnly(kind)) => self.fail(SessionError::Protocol(format!(
+                "the broker sent {kind}, which only a client may send"
+            ))),
+            (SessionState::Connecting, Incoming::ConnAck {
+                session_present,
+                code,
+            }) => self.on_connack(now, session_present, code),
+            (SessionState::Connecting, _) => self.fail(SessionError::Protocol(format!(
+                "the broker sent {kind} before CONNACK"
+            ))),
+            (SessionState::Connected, Incoming::ConnAck { .. }) => self.fail(
+                SessionError::Protocol("the broker sent a second CONNACK".to_string()),
+            ),
+            (SessionState::Connected, Incoming::Publish(publish)) => self.on_publish(now, publish),
+            (SessionState::Connected, Incoming::PubAck(pkid)) => {
+                if let Some(id) = self.outbox.ack(pkid) {
+                    self.events.push_back(Event::Acked(id));
+                    self.drain_queue(now);
+                }
+            }
+            (SessionState::Connected, Incoming::PubRel(pkid)) => {
+                self.qos2_received.remove(&pkid);
+                self.tx
+                    .send(now, Outgoing::PubComp(pkid), &mut self.events);
+            }
+            (SessionState::Connected, Incoming::SubAck { pkid, granted }) => {
+                self.on_suback(pkid, granted)
+            }
+            (SessionState::Connected, Incoming::PingResp) => self.timers.stop(Timer::PingResp),
+            // We never send QoS 2 publishes or UNSUBSCRIBE: nothing to match.
+            (SessionState::Connected, Incoming::PubRec(_))
+            | (SessionState::Connected, Incoming::PubComp(_))
+            | (SessionState::Connected, Incoming::UnsubAck(_)) => {}
+            // No packets are read without an open transport.
+            (SessionState::Disconnected, _) => {}
+        }
+    }
+
+    fn on_connack(&mut self, now: Millis, session_present: bool, code: u8) {
+        self.timers.stop(Timer::Connect);
+        if code != 0 {
+            let reason = explain_connack(code);
+            self.events.push_back(Event::Refused {
+                code,
+                reason: reason.clone(),
+            });
+            self.fail(SessionError::Refused { code, reason });
+            return;
+        }
+        self.state = SessionState::Connected;
+        self.events.push_back(Event::Connected { session_present });
+        let deadline = now + self.options.puback_timeout_ms;
+        for publish in self.outbox.prepare_resend(deadline) {
+            self.tx
+                .send(now, Outgoing::Publish(publish), &mut self.events);
+        }
+        self.drain_queue(now);
+    }
+
+    fn on_publish(&mut self, now: Millis, publish: Publish) {
+        let deliver = match publish.qos {
+            QoS::AtMostOnce => true,
+            // Packet id 0 is acked as 0: ThingsBoard's counter wraps to it.
+            QoS::AtLeastOnce => {
+                let ack = Outgoing::PubAck(publish.pkid);
+                self.tx.send(now, ack, &mut self.events);
+                true
+            }
+            QoS::ExactlyOnce => {
+                let rec = Outgoing::PubRec(publish.pkid);
+                self.tx.send(now, rec, &mut self.events);
+                self.qos2_received.insert(publish.pkid)
+            }
+        };
+        if deliver {
+            self.events.push_back(Event::Message {
+                topic: publish.topic,
+                payload: publish.payload,
+                qos: publish.qos,
+                retain: publish.retain,
+            });
+        }
+    }
+
+    fn on_suback(&mut self, pkid: u16, granted: Vec<Option<QoS>>) {
+        // A SUBACK for no pending SUBSCRIBE (e.g. sent before a reconnect) is ignored.
+        let Some(pending) = self.subscribes.remove(&pkid) else {
+            return;
+        };
+        if granted.len() != pending.filters.len() {
+            let why = format!(
+                "SUBACK has {} results for {} filters",
+                granted.len(),
+                pending.filters.len()
+            );
+            self.fail(SessionError::Protocol(why));
+            return;
+        }
+        let results = pending
+            .filters
+            .into_iter()
+            .zip(granted)
+            .map(|(filter, granted)| SubscribeResult { filter, granted })
+            .collect();
+        self.events.push_back(Event::Subscribed {
+            id: pending.id,
+            results,
+        });
+    }
+
+    /// Send queued QoS 1 publishes while connected and under the in-flight cap.
+    fn drain_queue(&mut self, now: Millis) {
+        if self.state != SessionState::Connected {
+            return;
+        }
+        let cap = usize::from(self.options.max_inflight.max(1));
+        while self.outbox.has_queued() && self.outbox.inflight_len() < cap {
+            let (outbox, subscribes) = (&self.outbox, &self.subscribes);
+            let Some(pkid) = self
+                .ids
+                .allocate(|id| outbox.has_pkid(id) || subscribes.contains_key(&id))
+            else {
+                break;
+            };
+            let deadline = now + self.options.puback_timeout_ms;
+            if let Some((_, publish)) = self.outbox.launch(pkid, deadline) {
+                self.tx
+                    .send(now, Outgoing::Publish(publish), &mut self.events);
+            }
+        }
+    }
+
+    /// End the connection for `error`: discard what was not sent or read,
+    /// stop the timers, keep publishes in flight for the next connect.
+    fn fail(&mut self, error: SessionError) {
+        self.reset_connection();
+        self.state = SessionState::Disconnected;
+        if self.link != Link::Closing {
+            self.events.push_back(Event::Closed { error: Some(error) });
+        }
+        self.link = Link::Closing;
+    }
+
+    /// Forget everything that belongs to one connection.
+    fn reset_connection(&mut self) {
+        self.framer.clear();
+        self.tx.out = BytesMut::new();
+        self.tx.error = None;
+        self.timers.stop_all();
+        self.outbox.stop_deadlines();
+        self.subscribes.clear();
+        self.qos2_received.clear();
+    }
+
+    /// Half the keepalive in ms (0 when keepalive is off).
+    fn half_keepalive_ms(&self) -> u64 {
+        u64::from(self.options.keep_alive_secs) * 500
+    }
+
+    /// When to send PINGREQ: half the keepalive after the last send, so a
+    /// throttled background tab still pings before the broker's 1.5× cut-off.
+    fn ping_at(&self) -> Option<Millis> {
+        let half = self.half_keepalive_ms();
+        (self.state == SessionState::Connected && half > 0).then(|| self.tx.last_sent + half)
+    }
+
+    /// Epilogue of every entry point: end the session if a packet could not
+    /// be encoded, and re-arm the ping timer from the last send.
+    fn finish(&mut self) {
+        if let Some(why) = self.tx.error.take() {
+            if self.link == Link::Open {
+                self.fail(SessionError::Malformed(why));
+            }
+        }
+        match self.ping_at() {
+            Some(at) => self.timers.set(Timer::Ping, at),
+            None => self.timers.stop(Timer::Ping),
+        }
     }
 }

@@ -1,0 +1,64 @@
+//! The seam between a sans-IO protocol and the shell that does its I/O.
+
+use crate::core::mqtt::{Session, SessionState};
+use crate::core::time::Millis;
+
+/// A sans-IO protocol endpoint that a transport driver (the browser shell, or a
+/// test harness) can run. Implemented by the MQTT [`Session`] and by the
+/// gateway client over it.
+pub trait Protocol {
+    /// The transport opened.
+    fn handle_open(&mut self, now: Millis);
+    /// The transport delivered bytes.
+    fn handle_data(&mut self, now: Millis, data: &[u8]);
+    /// The transport closed without being asked to.
+    fn handle_close(&mut self, now: Millis, why: &str);
+    /// The time from [`Protocol::poll_timeout`] has come.
+    fn handle_timeout(&mut self, now: Millis);
+    /// When [`Protocol::handle_timeout`] is next needed.
+    fn poll_timeout(&self) -> Option<Millis>;
+    /// Bytes to write, as one transport message.
+    fn poll_transmit(&mut self) -> Option<Vec<u8>>;
+    /// Ask the session to end: queue DISCONNECT (then the driver closes the transport).
+    fn disconnect(&mut self, now: Millis);
+    /// Whether the MQTT session is connecting or connected (false once it ended).
+    fn is_active(&self) -> bool;
+    /// Whether the broker has accepted the session (CONNACK 0) and it still stands.
+    fn is_connected(&self) -> bool;
+    /// Whether reconnecting after the last close can help (false after the
+    /// broker refused the credentials: retrying would only repeat the refusal).
+    fn should_retry(&self) -> bool;
+}
+
+impl Protocol for Session {
+    fn handle_open(&mut self, now: Millis) {
+        Session::handle_open(self, now)
+    }
+    fn handle_data(&mut self, now: Millis, data: &[u8]) {
+        Session::handle_data(self, now, data)
+    }
+    fn handle_close(&mut self, now: Millis, why: &str) {
+        Session::handle_close(self, now, why)
+    }
+    fn handle_timeout(&mut self, now: Millis) {
+        Session::handle_timeout(self, now)
+    }
+    fn poll_timeout(&self) -> Option<Millis> {
+        Session::poll_timeout(self)
+    }
+    fn poll_transmit(&mut self) -> Option<Vec<u8>> {
+        Session::poll_transmit(self)
+    }
+    fn disconnect(&mut self, now: Millis) {
+        Session::disconnect(self, now)
+    }
+    fn is_active(&self) -> bool {
+        self.state() != SessionState::Disconnected
+    }
+    fn is_connected(&self) -> bool {
+        self.state() == SessionState::Connected
+    }
+    fn should_retry(&self) -> bool {
+        true
+    }
+}

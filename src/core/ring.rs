@@ -1,0 +1,131 @@
+//! A bounded history: the newest `cap` items, with a count of what was dropped.
+//! Every history the console keeps (traffic log, RPC inbox, chart points) is one
+//! of these, so memory stays flat however long a tab runs.
+
+use std::collections::VecDeque;
+
+/// A ring buffer keeping the newest `cap` items.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Ring<T> {
+    items: VecDeque<T>,
+    cap: usize,
+    dropped: u64,
+    pushed: u64,
+}
+
+impl<T> Ring<T> {
+    /// An empty ring that keeps at most `cap` items (at least 1).
+    pub fn new(cap: usize) -> Self {
+        let cap = cap.max(1);
+        Ring {
+            items: VecDeque::with_capacity(cap.min(1024)),
+            cap,
+            dropped: 0,
+            pushed: 0,
+        }
+    }
+
+    /// Add `item` as the newest, dropping the oldest when full.
+    pub fn push(&mut self, item: T) {
+        if self.items.len() == self.cap {
+            self.items.pop_front();
+            self.dropped += 1;
+        }
+        self.items.push_back(item);
+        self.pushed += 1;
+    }
+
+    /// Items kept now.
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    /// Whether nothing is kept.
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    /// The most items kept.
+    pub fn cap(&self) -> usize {
+        self.cap
+    }
+
+    /// How many items were dropped to make room since creation or [`Ring::clear`].
+    pub fn dropped(&self) -> u64 {
+        self.dropped
+    }
+
+    /// How many items were ever pushed since creation or [`Ring::clear`].
+    pub fn pushed(&self) -> u64 {
+        self.pushed
+    }
+
+    /// The item at `index`, oldest first.
+    pub fn get(&self, index: usize) -> Option<&T> {
+        self.items.get(index)
+    }
+
+    /// The newest item.
+    pub fn last(&self) -> Option<&T> {
+        self.items.back()
+    }
+
+    /// Mutable access to the newest item.
+    pub fn last_mut(&mut self) -> Option<&mut T> {
+        self.items.back_mut()
+    }
+
+    /// Items from oldest to newest.
+    pub fn iter(&self) -> impl DoubleEndedIterator<Item = &T> + ExactSizeIterator {
+        self.items.iter()
+    }
+
+    /// Mutable items from oldest to newest.
+    pub fn iter_mut(&mut self) -> impl DoubleEndedIterator<Item = &mut T> {
+        self.items.iter_mut()
+    }
+
+    /// Forget every item and reset the counters.
+    pub fn clear(&mut self) {
+        self.items.clear();
+        self.dropped = 0;
+        self.pushed = 0;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Ring;
+
+    #[test]
+    fn keeps_the_newest_items_and_counts_the_dropped_ones() {
+        let mut ring = Ring::new(3);
+        for i in 0..10 {
+            ring.push(i);
+        }
+        assert_eq!(ring.iter().copied().collect::<Vec<_>>(), vec![7, 8, 9]);
+        assert_eq!(ring.dropped(), 7);
+        assert_eq!(ring.pushed(), 10);
+        assert_eq!(ring.get(0), Some(&7));
+        assert_eq!(ring.last(), Some(&9));
+    }
+
+    #[test]
+    fn clear_forgets_items_and_counters() {
+        let mut ring = Ring::new(2);
+        ring.push("a");
+        ring.push("b");
+        ring.push("c");
+        ring.clear();
+        assert!(ring.is_empty());
+        assert_eq!((ring.dropped(), ring.pushed()), (0, 0));
+    }
+
+    #[test]
+    fn a_zero_cap_still_keeps_the_newest_item() {
+        let mut ring = Ring::new(0);
+        ring.push(1);
+        ring.push(2);
+        assert_eq!(ring.iter().copied().collect::<Vec<_>>(), vec![2]);
+    }
+}

@@ -1,0 +1,9 @@
+//! The thin browser shell: the I/O the pure core leaves to its caller.
+//!
+//! - [`clock`]: the time, read from the browser and handed to the core.
+//! - [`socket`]: one binary WebSocket with its event handlers.
+//! - [`link`]: runs a sans-IO [`crate::core::protocol::Protocol`] over a
+//!   socket: timers, batching of outgoing packets, reconnect with backoff.
+pub mod clock;
+pub mod link;
+pub mod socket;

@@ -1,0 +1,6 @@
+//! One component per file.
+pub mod connect_form;
+pub mod notices;
+pub mod status_bar;
+pub mod traffic_log;
+pub mod virtual_list;

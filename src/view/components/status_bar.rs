@@ -1,0 +1,78 @@
+//! The connection status, always visible: every state named, with the reason
+//! for the last failure and the message counters.
+
+use yew::prelude::*;
+
+use crate::shell::clock::now;
+use crate::shell::link::LinkStatus;
+use crate::view::app::use_console;
+
+/// The status line at the top of the page.
+#[function_component(StatusBar)]
+pub fn status_bar() -> Html {
+    let console = use_console();
+    let controller = console.controller.clone();
+    let status = controller.status();
+    // Re-render every second while a countdown or the rates are on screen.
+    let tick = use_state(|| 0u32);
+    {
+        let tick = tick.clone();
+        use_effect_with((), move |_| {
+            let interval = gloo::timers::callback::Interval::new(1_000, move || tick.set(*tick + 1));
+            move || drop(interval)
+        });
+    }
+    let t = now();
+    let (per_in, per_out, total_in, total_out, errors, last_error) = {
+        let mut store = controller.store_mut();
+        (
+            store.rate_in.per_second(t),
+            store.rate_out.per_second(t),
+            store.rate_in.total(),
+            store.rate_out.total(),
+            store.errors,
+            store.last_error.clone(),
+        )
+    };
+    let (class, text, actions) = match &status {
+        LinkStatus::Idle => ("idle", "Not connected".to_string(), html! {}),
+        LinkStatus::Connecting => ("connecting", "Connecting…".to_string(), html! {}),
+        LinkStatus::Connected => ("connected", "Connected".to_string(), html! {}),
+        LinkStatus::Reconnecting { at, attempt, error } => {
+            let secs = at.since(t).div_ceil(1000);
+            let why = last_error.clone().unwrap_or_else(|| error.clone());
+            let cancel = {
+                let c = controller.clone();
+                Callback::from(move |_| c.cancel_reconnect())
+            };
+            let retry = {
+                let c = controller.clone();
+                Callback::from(move |_| c.reconnect_now())
+            };
+            (
+                "reconnecting",
+                format!("Reconnecting in {secs} s (attempt {attempt}): {why}"),
+                html! {
+                    <>
+                        <button type="button" onclick={retry}>{ "Retry now" }</button>
+                        <button type="button" onclick={cancel}>{ "Cancel reconnect" }</button>
+                    </>
+                },
+            )
+        }
+        LinkStatus::Closed { error: None } => ("closed", "Disconnected".to_string(), html! {}),
+        LinkStatus::Closed { error: Some(error) } => {
+            let why = last_error.clone().unwrap_or_else(|| error.clone());
+            ("failed", format!("Closed: {why}"), html! {})
+        }
+    };
+    html! {
+        <div class="status-bar">
+            <span class={classes!("status", class)} role="status" aria-label="Connection status">{ text }</span>
+            { actions }
+            <span class="counters" aria-label="Message counters">
+                { format!("in {per_in}/s ({total_in}) · out {per_out}/s ({total_out}) · errors {errors}") }
+            </span>
+        </div>
+    }
+}

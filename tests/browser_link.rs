@@ -1,0 +1,137 @@
+//! Browser tests of the shell: the real WebSocket link, run by
+//! `wasm-pack test --headless --chrome` against the mosquitto that
+//! `scripts/test` starts (its websockets URL comes in BG_TEST_WS_URL at build time).
+#![cfg(target_arch = "wasm32")]
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use browser_gateway::core::mqtt::{ConnectOptions, Credentials, Event, QoS, Session};
+use browser_gateway::shell::clock::now;
+use browser_gateway::shell::link::{Link, LinkConfig, LinkStatus};
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+const WS_URL: &str = match option_env!("BG_TEST_WS_URL") {
+    Some(url) => url,
+    None => "ws://127.0.0.1:9001",
+};
+
+/// A link plus every event its session produced, collected as they arrive.
+fn link_with_events(client_id: &str) -> (Link<Session>, Rc<RefCell<Vec<Event>>>) {
+    let options = ConnectOptions::new(client_id, Credentials::Anonymous);
+    let link = Link::new(Session::new(options));
+    let events = Rc::new(RefCell::new(Vec::new()));
+    let sink = events.clone();
+    let drain = link.clone();
+    link.set_on_change(move || {
+        drain.drain(|s| {
+            while let Some(e) = s.poll_event() {
+                sink.borrow_mut().push(e);
+            }
+        })
+    });
+    (link, events)
+}
+
+/// Wait until `cond` holds, checking every 10 ms, failing after `ms`.
+async fn wait_for(what: &str, ms: u32, mut cond: impl FnMut() -> bool) {
+    let deadline = now().after_ms(ms as u64);
+    while !cond() {
+        assert!(now() < deadline, "timed out after {ms} ms waiting for {what}");
+        gloo::timers::future::TimeoutFuture::new(10).await;
+    }
+}
+
+fn unique(prefix: &str) -> String {
+    format!("{prefix}-{}", (js_sys::Math::random() * 1e9) as u64)
+}
+
+#[wasm_bindgen_test]
+async fn connects_subscribes_publishes_qos1_and_gets_its_puback() {
+    let (link, events) = link_with_events(&unique("bg-browser"));
+    link.connect(LinkConfig::new(WS_URL));
+    wait_for("CONNACK", 5_000, || link.status() == LinkStatus::Connected).await;
+
+    let topic = unique("bg-test/echo");
+    let sub = link
+        .with(|s| s.subscribe(now(), &[(topic.as_str(), QoS::AtLeastOnce)]))
+        .expect("subscribe while connected");
+    wait_for("SUBACK", 5_000, || {
+        events
+            .borrow()
+            .iter()
+            .any(|e| matches!(e, Event::Subscribed { id, results } if *id == sub && results[0].granted.is_some()))
+    })
+    .await;
+
+    let id = link
+        .with(|s| s.publish(now(), &topic, "ping".into(), QoS::AtLeastOnce))
+        .expect("publish");
+    wait_for("PUBACK", 5_000, || {
+        events.borrow().iter().any(|e| *e == Event::Acked(id))
+    })
+    .await;
+    // mosquitto echoes our own publish back to our subscription.
+    wait_for("the echo", 5_000, || {
+        events.borrow().iter().any(
+            |e| matches!(e, Event::Message { topic: t, payload, .. } if *t == topic && &payload[..] == b"ping"),
+        )
+    })
+    .await;
+    link.disconnect();
+    assert_eq!(link.status(), LinkStatus::Closed { error: None });
+}
+
+#[wasm_bindgen_test]
+async fn receives_what_mosquitto_pub_published() {
+    // scripts/test publishes this retained message with mosquitto_pub before the run.
+    let (link, events) = link_with_events(&unique("bg-browser"));
+    link.connect(LinkConfig::new(WS_URL));
+    wait_for("CONNACK", 5_000, || link.status() == LinkStatus::Connected).await;
+    link.with(|s| s.subscribe(now(), &[("bg-test/retained", QoS::AtLeastOnce)]))
+        .expect("subscribe");
+    wait_for("the retained message from mosquitto_pub", 5_000, || {
+        events.borrow().iter().any(|e| {
+            matches!(e, Event::Message { topic, payload, retain: true, .. }
+                if topic == "bg-test/retained" && &payload[..] == b"hello from mosquitto_pub")
+        })
+    })
+    .await;
+    link.disconnect();
+}
+
+#[wasm_bindgen_test]
+async fn a_url_that_is_not_a_websocket_url_is_refused_with_a_clear_message() {
+    let (link, _events) = link_with_events("bg-bad-url");
+    link.connect(LinkConfig::new("http://127.0.0.1:9001"));
+    match link.status() {
+        LinkStatus::Closed { error: Some(e) } => {
+            assert!(e.contains("must start with ws:// or wss://"), "{e}")
+        }
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+}
+
+#[wasm_bindgen_test]
+async fn an_unreachable_broker_schedules_a_reconnect_that_can_be_cancelled() {
+    let (link, _events) = link_with_events("bg-unreachable");
+    // Port 9 (discard) on loopback: nothing listens there.
+    link.connect(LinkConfig::new("ws://127.0.0.1:9/"));
+    wait_for("a reconnect to be scheduled", 5_000, || {
+        matches!(link.status(), LinkStatus::Reconnecting { .. })
+    })
+    .await;
+    match link.status() {
+        LinkStatus::Reconnecting { at, attempt, error } => {
+            assert_eq!(attempt, 1);
+            let delay = at.since(now());
+            assert!((400..=1_000).contains(&delay), "first delay {delay} ms");
+            assert!(error.contains("could not reach"), "{error}");
+        }
+        other => panic!("{other:?}"),
+    }
+    link.cancel_reconnect();
+    assert!(matches!(link.status(), LinkStatus::Closed { error: Some(_) }));
+}

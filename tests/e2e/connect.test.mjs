@@ -1,0 +1,34 @@
+// The first page: connect through the form and watch the traffic log.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { serveApp, launch, openApp, screenshot, mosquittoPub, connect } from './harness.mjs';
+
+let app, browser;
+before(async () => { app = await serveApp(); browser = await launch(); });
+after(async () => { await browser?.close(); app?.close(); });
+
+test('connects through the form and shows a message published by mosquitto_pub in the log', async () => {
+  const page = await openApp(browser, app.url);
+  await connect(page);
+  const status = page.getByRole('status', { name: 'Connection status' });
+  await status.getByText('Connected', { exact: true }).waitFor({ timeout: 10_000 });
+
+  const payload = JSON.stringify({ device: 'E2E Pump', data: { id: 0, method: 'ping', params: { from: 'mosquitto_pub' } } });
+  await mosquittoPub('v1/gateway/rpc', payload);
+  const row = page.getByRole('list', { name: 'Packets' }).getByRole('button', { name: /in PUBLISH v1\/gateway\/rpc/ });
+  await row.first().waitFor({ timeout: 10_000 });
+  await row.first().click();
+  const detail = page.getByRole('region', { name: 'Packet detail' });
+  assert.match(await detail.innerText(), /"from": "mosquitto_pub"/);
+  await screenshot(page, 'connect-log');
+  assert.deepEqual(page.errors, []);
+});
+
+test('a wrong URL gives a readable error, not a blank page', async () => {
+  const page = await openApp(browser, app.url);
+  await connect(page, { url: 'http://127.0.0.1:1/' });
+  const status = page.getByRole('status', { name: 'Connection status' });
+  await status.getByText(/must start with ws:\/\/ or wss:\/\//).waitFor({ timeout: 5_000 });
+  await screenshot(page, 'wrong-url');
+  assert.deepEqual(page.errors, []);
+});
