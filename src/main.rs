@@ -7,6 +7,8 @@ fn main() {
 
 #[cfg(not(target_arch = "wasm32"))]
 fn main() {
-    eprintln!("browser-gateway runs in a browser: build it with `trunk build` or run `scripts/run`.");
+    eprintln!(
+        "browser-gateway runs in a browser: build it with `trunk build` or run `scripts/run`."
+    );
     std::process::exit(2);
 }

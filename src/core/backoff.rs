@@ -52,7 +52,11 @@ impl Backoff {
     /// ceiling and the ceiling, and within `min_ms..=max_ms`.
     pub fn next_delay(&mut self, random: f64) -> u64 {
         let ceiling = self.ceiling();
-        let random = if random.is_nan() { 0.0 } else { random.clamp(0.0, 1.0) };
+        let random = if random.is_nan() {
+            0.0
+        } else {
+            random.clamp(0.0, 1.0)
+        };
         let fixed = ceiling - ceiling / 2;
         let jitter = ((ceiling / 2) as f64 * random) as u64;
         self.attempt = self.attempt.saturating_add(1);

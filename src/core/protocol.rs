@@ -1,6 +1,6 @@
 //! The seam between a sans-IO protocol and the shell that does its I/O.
 
-use crate::core::mqtt::{Session, SessionState};
+use crate::core::mqtt::{Session, SessionError, SessionState};
 use crate::core::time::Millis;
 
 /// A sans-IO protocol endpoint that a transport driver (the browser shell, or a
@@ -59,6 +59,12 @@ impl Protocol for Session {
         self.state() == SessionState::Connected
     }
     fn should_retry(&self) -> bool {
-        true
+        // Code 3 (server unavailable) may clear up; the other refusals are
+        // about what we sent, and repeating it only repeats the refusal (and
+        // may get the address blocked for wrong credentials).
+        !matches!(
+            self.last_error(),
+            Some(SessionError::Refused { code, .. }) if *code != 3
+        )
     }
 }

@@ -1,6 +1,6 @@
 //! One binary WebSocket (`binaryType = "arraybuffer"`) and its handlers.
 
-use js_sys::{ArrayBuffer, Array, Uint8Array};
+use js_sys::{Array, ArrayBuffer, Uint8Array};
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
 use web_sys::{BinaryType, CloseEvent, MessageEvent, WebSocket};

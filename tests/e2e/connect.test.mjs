@@ -1,7 +1,7 @@
 // The first page: connect through the form and watch the traffic log.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { serveApp, launch, openApp, screenshot, mosquittoPub, connect } from './harness.mjs';
+import { serveApp, launch, openApp, screenshot, mosquittoPub, connect, startRelay } from './harness.mjs';
 
 let app, browser;
 before(async () => { app = await serveApp(); browser = await launch(); });
@@ -31,4 +31,21 @@ test('a wrong URL gives a readable error, not a blank page', async () => {
   await status.getByText(/must start with ws:\/\/ or wss:\/\//).waitFor({ timeout: 5_000 });
   await screenshot(page, 'wrong-url');
   assert.deepEqual(page.errors, []);
+});
+
+test('connects through a websockify relay with the binary subprotocol (README setup A)', async () => {
+  const relay = await startRelay();
+  try {
+    const page = await openApp(browser, app.url);
+    await connect(page, { url: relay.url, subprotocol: 'binary' });
+    const status = page.getByRole('status', { name: 'Connection status' });
+    await status.getByText('Connected', { exact: true }).waitFor({ timeout: 10_000 });
+    await mosquittoPub('v1/gateway/attributes', JSON.stringify({ device: 'Relay Pump', data: { via: 'websockify' } }));
+    await page.getByRole('list', { name: 'Packets' })
+      .getByRole('button', { name: /in PUBLISH v1\/gateway\/attributes/ }).first().waitFor({ timeout: 10_000 });
+    await screenshot(page, 'relay');
+    assert.deepEqual(page.errors, []);
+  } finally {
+    relay.stop();
+  }
 });

@@ -76,9 +76,28 @@ export async function mosquittoPub(topic, message, extra = []) {
 }
 
 /** Fill the connect form and connect; waits for "Connected". */
-export async function connect(page, { url = env.wsUrl, token = 'e2e-gateway-token' } = {}) {
+export async function connect(page, { url = env.wsUrl, token = 'e2e-gateway-token', subprotocol = 'mqtt' } = {}) {
   await page.getByLabel('URL').fill(url);
+  await page.getByLabel('Subprotocol').selectOption(subprotocol);
   await page.getByLabel('Authentication').selectOption('token');
   await page.getByLabel('Access token').fill(token);
   await page.getByRole('button', { name: /^(Connect|Reconnect)$/ }).click();
+}
+
+/** Start Debian's websockify relaying a free loopback port to the broker's TCP port. */
+export async function startRelay() {
+  const { spawn } = await import('node:child_process');
+  const { createServer: netServer, connect: netConnect } = await import('node:net');
+  const port = await new Promise((ok) => { const s = netServer().listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => ok(p)); }); });
+  const proc = spawn('websockify', [`127.0.0.1:${port}`, `127.0.0.1:${env.tcpPort}`], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let log = '';
+  proc.stderr.on('data', (d) => { log += d; });
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const up = await new Promise((ok) => { const c = netConnect(port, '127.0.0.1', () => { c.end(); ok(true); }); c.on('error', () => ok(false)); });
+    if (up) break;
+    if (Date.now() > deadline || proc.exitCode !== null) throw new Error(`websockify did not start: ${log}`);
+    await new Promise((ok) => setTimeout(ok, 100));
+  }
+  return { url: `ws://127.0.0.1:${port}`, stop: () => proc.kill() };
 }

@@ -52,7 +52,9 @@ impl Outcome {
                 "that device's data is dropped; MQTT 5: PUBACK 153, \
                  MQTT 3.1.1: the connection would be closed"
             }
-            Outcome::Skipped => "entry skipped with a warning; the rest of the message is processed",
+            Outcome::Skipped => {
+                "entry skipped with a warning; the rest of the message is processed"
+            }
             Outcome::Stale => "reply dropped as stale (PUBACK 0, no error for the gateway)",
             Outcome::TooLarge => {
                 "packet over 65536 bytes: decoder failure, the connection would be closed \

@@ -181,12 +181,12 @@ impl RpcBook {
     }
 
     /// All requests, oldest first.
-    pub fn iter(&self) -> impl Iterator<Item = &RpcRecord> {
+    pub fn iter(&self) -> impl DoubleEndedIterator<Item = &RpcRecord> {
         self.records.iter()
     }
 
     /// All requests, mutable.
-    pub fn iter_mut(&mut self) -> impl Iterator<Item = &mut RpcRecord> {
+    pub fn iter_mut(&mut self) -> impl DoubleEndedIterator<Item = &mut RpcRecord> {
         self.records.iter_mut()
     }
 

@@ -50,7 +50,10 @@ pub fn parse_element(
     let entry = if obj.contains_key("ts") && obj.contains_key("values") {
         let ts = parse_ts(&obj["ts"])?;
         let Value::Object(values) = &obj["values"] else {
-            return Err(format!("\"values\" is not a JSON object: {}", obj["values"]));
+            return Err(format!(
+                "\"values\" is not a JSON object: {}",
+                obj["values"]
+            ));
         };
         TsEntry {
             ts: Some(ts),
@@ -110,7 +113,10 @@ fn parse_metadata(m: &Value) -> Result<Metadata, String> {
     let Value::Object(obj) = m else {
         return Err(bad());
     };
-    let connector = obj.get("connector").and_then(Value::as_str).ok_or_else(bad)?;
+    let connector = obj
+        .get("connector")
+        .and_then(Value::as_str)
+        .ok_or_else(bad)?;
     let received_ts = obj
         .get("receivedTs")
         .and_then(|v| parse_ts(v).ok())
@@ -153,7 +159,8 @@ mod tests {
 
     #[test]
     fn ts_as_numeric_string() {
-        let (e, _) = parse_element(&json!({"ts": "1767225600000", "values": {"a": 1}}), true).unwrap();
+        let (e, _) =
+            parse_element(&json!({"ts": "1767225600000", "values": {"a": 1}}), true).unwrap();
         assert_eq!(e.ts, Some(1767225600000));
         assert!(parse_element(&json!({"ts": "soon", "values": {"a": 1}}), true).is_err());
         assert!(parse_element(&json!({"ts": 1, "values": 5}), true).is_err());

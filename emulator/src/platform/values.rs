@@ -180,7 +180,10 @@ mod tests {
         assert_eq!(TbValue::from_json(&json!(true)), Some(TbValue::Bool(true)));
         assert_eq!(TbValue::from_json(&json!(42)), Some(TbValue::Long(42)));
         assert_eq!(TbValue::from_json(&json!(-7)), Some(TbValue::Long(-7)));
-        assert_eq!(TbValue::from_json(&json!(12.5)), Some(TbValue::Double(12.5)));
+        assert_eq!(
+            TbValue::from_json(&json!(12.5)),
+            Some(TbValue::Double(12.5))
+        );
         assert_eq!(
             TbValue::from_json(&json!(18446744073709551615u64)),
             Some(TbValue::Str("18446744073709551615".into()))
@@ -202,9 +205,15 @@ mod tests {
 
     #[test]
     fn numeric_strings_are_cast() {
-        assert_eq!(TbValue::from_json(&json!("00123")), Some(TbValue::Long(123)));
+        assert_eq!(
+            TbValue::from_json(&json!("00123")),
+            Some(TbValue::Long(123))
+        );
         assert_eq!(TbValue::from_json(&json!("-5")), Some(TbValue::Long(-5)));
-        assert_eq!(TbValue::from_json(&json!("1.50")), Some(TbValue::Double(1.5)));
+        assert_eq!(
+            TbValue::from_json(&json!("1.50")),
+            Some(TbValue::Double(1.5))
+        );
         assert_eq!(TbValue::from_json(&json!(".5")), Some(TbValue::Double(0.5)));
         assert_eq!(
             TbValue::from_json(&json!("99999999999999999999")),

@@ -1,2 +1,3 @@
 //! The ThingsBoard gateway API: codec, model and client.
 pub mod codec;
+pub mod model;

@@ -5,7 +5,9 @@
 //! packet id 0, which ThingsBoard sends once its 16-bit id counter wraps.
 
 use bytes::{Buf, Bytes};
-use mqttbytes::v4::{PubAck, PubComp, PubRec, PubRel, Publish, SubAck, SubscribeReasonCode, UnsubAck};
+use mqttbytes::v4::{
+    PubAck, PubComp, PubRec, PubRel, Publish, SubAck, SubscribeReasonCode, UnsubAck,
+};
 use mqttbytes::{FixedHeader, QoS};
 
 use super::framing::Frame;

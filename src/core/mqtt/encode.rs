@@ -1,7 +1,9 @@
 //! Encoding the session's packets with mqttbytes, and their traffic-log lines.
 
 use bytes::{Bytes, BytesMut};
-use mqttbytes::v4::{Connect, Disconnect, Login, PingReq, PubAck, PubComp, PubRec, Publish, Subscribe};
+use mqttbytes::v4::{
+    Connect, Disconnect, Login, PingReq, PubAck, PubComp, PubRec, Publish, Subscribe,
+};
 use mqttbytes::QoS;
 
 use super::decode::describe;
@@ -63,7 +65,8 @@ impl Outgoing<'_> {
             Outgoing::PubRec(pkid) => simple("PUBREC", Some(*pkid)),
             Outgoing::PubComp(pkid) => simple("PUBCOMP", Some(*pkid)),
             Outgoing::Subscribe(subscribe) => {
-                let filters: Vec<&str> = subscribe.filters.iter().map(|f| f.path.as_str()).collect();
+                let filters: Vec<&str> =
+                    subscribe.filters.iter().map(|f| f.path.as_str()).collect();
                 PacketLog {
                     topic: filters.join(", "),
                     ..simple("SUBSCRIBE", Some(subscribe.pkid))
@@ -96,7 +99,13 @@ pub(crate) fn publish_size(topic_len: usize, payload_len: usize, qos: QoS) -> us
 
 /// Bytes a SUBSCRIBE takes on the wire, fixed header included.
 pub(crate) fn subscribe_size(subscribe: &Subscribe) -> usize {
-    packet_size(2 + subscribe.filters.iter().map(|f| 2 + f.path.len() + 1).sum::<usize>())
+    packet_size(
+        2 + subscribe
+            .filters
+            .iter()
+            .map(|f| 2 + f.path.len() + 1)
+            .sum::<usize>(),
+    )
 }
 
 /// Fixed header (type byte and remaining length) plus `remaining_len`.

@@ -57,7 +57,10 @@ impl fmt::Display for SessionError {
             }
             SessionError::Malformed(why) => write!(f, "malformed packet from the broker: {why}"),
             SessionError::PacketTooLarge { size, max } => {
-                write!(f, "the broker sent a {size}-byte packet, over the {max}-byte maximum")
+                write!(
+                    f,
+                    "the broker sent a {size}-byte packet, over the {max}-byte maximum"
+                )
             }
             SessionError::Protocol(why) => write!(f, "protocol error: {why}"),
             SessionError::TransportClosed(why) => write!(f, "connection closed: {why}"),

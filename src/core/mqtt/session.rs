@@ -70,7 +70,8 @@ impl Tx {
             }
             Err(why) => {
                 let kind = packet.log().kind;
-                self.error.get_or_insert(format!("could not encode {kind}: {why}"));
+                self.error
+                    .get_or_insert(format!("could not encode {kind}: {why}"));
             }
         }
     }
@@ -95,6 +96,8 @@ pub struct Session {
     qos2_received: HashSet<u16>,
     next_publish: u64,
     next_subscribe: u64,
+    /// The error of the last `Event::Closed`.
+    last_error: Option<SessionError>,
 }
 
 impl Session {
@@ -114,6 +117,7 @@ impl Session {
             qos2_received: HashSet::new(),
             next_publish: 1,
             next_subscribe: 1,
+            last_error: None,
         }
     }
 
@@ -142,6 +146,14 @@ impl Session {
     /// connection) to be sent for the first time.
     pub fn queued_len(&self) -> usize {
         self.outbox.queued_len()
+    }
+
+    /// Why the last connection ended: the error of the last [`Event::Closed`],
+    /// `None` before any close and after a requested [`Session::disconnect`].
+    /// A driver can use it to stop retrying after
+    /// [`SessionError::Refused`] with code 4 or 5 (bad credentials).
+    pub fn last_error(&self) -> Option<&SessionError> {
+        self.last_error.as_ref()
     }
 
     /// Call when the transport has opened: queues CONNECT and arms the connect timeout.
@@ -195,11 +207,7 @@ impl Session {
         let _ = now;
         self.reset_connection();
         self.state = SessionState::Disconnected;
-        if self.link != Link::Closing {
-            self.events.push_back(Event::Closed {
-                error: Some(SessionError::TransportClosed(why.to_string())),
-            });
-        }
+        self.emit_closed(Some(SessionError::TransportClosed(why.to_string())));
         self.link = Link::Idle;
         self.finish();
     }
@@ -336,8 +344,12 @@ impl Session {
         subscribe.pkid = pkid;
         let id = SubscribeId(self.next_subscribe);
         self.next_subscribe += 1;
-        let names = filters.iter().map(|(filter, _)| filter.to_string()).collect();
-        self.subscribes.insert(pkid, PendingSubscribe { id, filters: names });
+        let names = filters
+            .iter()
+            .map(|(filter, _)| filter.to_string())
+            .collect();
+        self.subscribes
+            .insert(pkid, PendingSubscribe { id, filters: names });
         self.tx
             .send(now, Outgoing::Subscribe(&subscribe), &mut self.events);
         self.finish();
@@ -356,9 +368,7 @@ impl Session {
         self.reset_connection();
         self.tx.out = pending;
         self.state = SessionState::Disconnected;
-        if self.link != Link::Closing {
-            self.events.push_back(Event::Closed { error: None });
-        }
+        self.emit_closed(None);
         self.link = Link::Closing;
         self.finish();
     }
@@ -372,10 +382,13 @@ impl Session {
             (_, Incoming::ClientOnly(kind)) => self.fail(SessionError::Protocol(format!(
                 "the broker sent {kind}, which only a client may send"
             ))),
-            (SessionState::Connecting, Incoming::ConnAck {
-                session_present,
-                code,
-            }) => self.on_connack(now, session_present, code),
+            (
+                SessionState::Connecting,
+                Incoming::ConnAck {
+                    session_present,
+                    code,
+                },
+            ) => self.on_connack(now, session_present, code),
             (SessionState::Connecting, _) => self.fail(SessionError::Protocol(format!(
                 "the broker sent {kind} before CONNACK"
             ))),
@@ -391,8 +404,7 @@ impl Session {
             }
             (SessionState::Connected, Incoming::PubRel(pkid)) => {
                 self.qos2_received.remove(&pkid);
-                self.tx
-                    .send(now, Outgoing::PubComp(pkid), &mut self.events);
+                self.tx.send(now, Outgoing::PubComp(pkid), &mut self.events);
             }
             (SessionState::Connected, Incoming::SubAck { pkid, granted }) => {
                 self.on_suback(pkid, granted)
@@ -506,10 +518,16 @@ impl Session {
     fn fail(&mut self, error: SessionError) {
         self.reset_connection();
         self.state = SessionState::Disconnected;
-        if self.link != Link::Closing {
-            self.events.push_back(Event::Closed { error: Some(error) });
-        }
+        self.emit_closed(Some(error));
         self.link = Link::Closing;
+    }
+
+    /// Emit `Closed` unless it was already emitted for this transport.
+    fn emit_closed(&mut self, error: Option<SessionError>) {
+        if self.link != Link::Closing {
+            self.last_error = error.clone();
+            self.events.push_back(Event::Closed { error });
+        }
     }
 
     /// Forget everything that belongs to one connection.

@@ -37,11 +37,9 @@ impl Default for Form {
 
 impl Form {
     fn settings(&self) -> Result<ConnectSettings, String> {
-        let keep_alive_secs: u16 = self
-            .keep_alive
-            .trim()
-            .parse()
-            .map_err(|_| "keepalive must be a whole number of seconds from 0 to 65535".to_string())?;
+        let keep_alive_secs: u16 = self.keep_alive.trim().parse().map_err(|_| {
+            "keepalive must be a whole number of seconds from 0 to 65535".to_string()
+        })?;
         let credentials = match self.auth.as_str() {
             "token" => {
                 if self.token.trim().is_empty() {
@@ -56,7 +54,10 @@ impl Form {
             _ => Credentials::Anonymous,
         };
         let client_id = if self.client_id.trim().is_empty() {
-            format!("browser-gateway-{:06x}", (js_sys::Math::random() * 16_777_215.0) as u32)
+            format!(
+                "browser-gateway-{:06x}",
+                (js_sys::Math::random() * 16_777_215.0) as u32
+            )
         } else {
             self.client_id.trim().to_string()
         };

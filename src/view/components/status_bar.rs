@@ -18,7 +18,8 @@ pub fn status_bar() -> Html {
     {
         let tick = tick.clone();
         use_effect_with((), move |_| {
-            let interval = gloo::timers::callback::Interval::new(1_000, move || tick.set(*tick + 1));
+            let interval =
+                gloo::timers::callback::Interval::new(1_000, move || tick.set(*tick + 1));
             move || drop(interval)
         });
     }

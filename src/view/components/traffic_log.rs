@@ -47,11 +47,15 @@ pub fn traffic_log() -> Html {
 
     let on_topic = {
         let f = topic_filter.clone();
-        Callback::from(move |e: InputEvent| f.set(e.target_unchecked_into::<HtmlInputElement>().value()))
+        Callback::from(move |e: InputEvent| {
+            f.set(e.target_unchecked_into::<HtmlInputElement>().value())
+        })
     };
     let on_direction = {
         let d = direction.clone();
-        Callback::from(move |e: Event| d.set(e.target_unchecked_into::<HtmlSelectElement>().value()))
+        Callback::from(move |e: Event| {
+            d.set(e.target_unchecked_into::<HtmlSelectElement>().value())
+        })
     };
     let on_pause = {
         let c = controller.clone();
@@ -75,13 +79,19 @@ pub fn traffic_log() -> Html {
         let rows = rows.clone();
         let selected = selected.clone();
         Callback::from(move |i: usize| {
-            let Some(e) = rows.get(i) else { return html! {} };
+            let Some(e) = rows.get(i) else {
+                return html! {};
+            };
             let seq = e.seq;
             let onclick = {
                 let selected = selected.clone();
                 Callback::from(move |_| selected.set(Some(seq)))
             };
-            let arrow = if e.direction == Direction::In { "⬇ in" } else { "⬆ out" };
+            let arrow = if e.direction == Direction::In {
+                "⬇ in"
+            } else {
+                "⬆ out"
+            };
             html! {
                 <button type="button" class={classes!("log-row", if *selected == Some(seq) { "selected" } else { "" })}
                     {onclick} aria-label={format!("{} {} {}", arrow, e.kind, e.topic)}>

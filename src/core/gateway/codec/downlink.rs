@@ -247,8 +247,7 @@ pub fn decode(
                 return echo();
             }
             let body = fields::parse(payload).map_err(fail)?;
-            let id = u32::try_from(id)
-                .map_err(|_| fail(format!("no call of ours has id {id}")))?;
+            let id = u32::try_from(id).map_err(|_| fail(format!("no call of ours has id {id}")))?;
             Ok(Downlink::OwnRpcResponse { id, body })
         }
     }

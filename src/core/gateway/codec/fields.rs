@@ -25,7 +25,10 @@ pub(crate) fn parse(payload: &[u8]) -> Result<Value, String> {
 pub(crate) fn parse_object(payload: &[u8]) -> Result<Map<String, Value>, String> {
     match parse(payload)? {
         Value::Object(map) => Ok(map),
-        other => Err(format!("the payload must be a JSON object, got {}", kind(&other))),
+        other => Err(format!(
+            "the payload must be a JSON object, got {}",
+            kind(&other)
+        )),
     }
 }
 
@@ -105,7 +108,10 @@ impl<'a> Fields<'a> {
 /// A JSON array of strings, or a reason naming `name`.
 pub(crate) fn strings(name: &str, v: &Value) -> Result<Vec<String>, String> {
     let Value::Array(items) = v else {
-        return Err(format!("\"{name}\" must be an array of strings, got {}", kind(v)));
+        return Err(format!(
+            "\"{name}\" must be an array of strings, got {}",
+            kind(v)
+        ));
     };
     items
         .iter()

@@ -274,7 +274,10 @@ fn entry_json(entry: &TelemetryEntry, what: &str, gateway: bool) -> Result<Value
                      for latency metrics; send it in a timed entry's values instead"
                 ));
             }
-            if let Some(key) = ["ts", "values"].into_iter().find(|k| values.contains_key(*k)) {
+            if let Some(key) = ["ts", "values"]
+                .into_iter()
+                .find(|k| values.contains_key(*k))
+            {
                 return Err(format!(
                     "{what} has a flat key named \"{key}\", which the server reads as part of \
                      a timed entry (or stores literally); use a timed entry, with the key \

@@ -78,9 +78,15 @@ fn connack_0_emits_connected_and_the_session_is_connected() {
 #[test]
 fn every_refusal_code_emits_refused_with_plain_words_then_closed() {
     let expected = [
-        (1, "the broker does not accept MQTT 3.1.1 (protocol version refused)"),
+        (
+            1,
+            "the broker does not accept MQTT 3.1.1 (protocol version refused)",
+        ),
         (2, "client id rejected: check the client id"),
-        (3, "server unavailable: the broker or ThingsBoard behind it is down or overloaded"),
+        (
+            3,
+            "server unavailable: the broker or ThingsBoard behind it is down or overloaded",
+        ),
         (4, "bad user name or password: check the credentials"),
         (5, "not authorized: check the access token"),
         (6, "unknown refusal code 6"),

@@ -70,7 +70,12 @@ impl Broker {
     }
 
     /// Publish at `qos` on `topic` and expect it to be accepted.
-    pub fn publish(&mut self, topic: &str, payload: &'static [u8], qos: QoS) -> crate::core::mqtt::PublishId {
+    pub fn publish(
+        &mut self,
+        topic: &str,
+        payload: &'static [u8],
+        qos: QoS,
+    ) -> crate::core::mqtt::PublishId {
         let id = self
             .session
             .publish(self.now, topic, bytes::Bytes::from_static(payload), qos)
@@ -105,7 +110,10 @@ impl Broker {
         let Some(bytes) = self.session.poll_transmit() else {
             return Vec::new();
         };
-        assert!(self.session.poll_transmit().is_none(), "one buffer per poll");
+        assert!(
+            self.session.poll_transmit().is_none(),
+            "one buffer per poll"
+        );
         let mut buf = BytesMut::from(&bytes[..]);
         let mut packets = Vec::new();
         while !buf.is_empty() {

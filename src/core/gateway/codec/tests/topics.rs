@@ -7,8 +7,14 @@ fn every_fixed_topic_of_the_contract_is_recognised() {
         ("v1/gateway/disconnect", Topic::GatewayDisconnect),
         ("v1/gateway/telemetry", Topic::GatewayTelemetry),
         ("v1/gateway/attributes", Topic::GatewayAttributes),
-        ("v1/gateway/attributes/request", Topic::GatewayAttributesRequest),
-        ("v1/gateway/attributes/response", Topic::GatewayAttributesResponse),
+        (
+            "v1/gateway/attributes/request",
+            Topic::GatewayAttributesRequest,
+        ),
+        (
+            "v1/gateway/attributes/response",
+            Topic::GatewayAttributesResponse,
+        ),
         ("v1/gateway/rpc", Topic::GatewayRpc),
         ("v1/gateway/claim", Topic::GatewayClaim),
         ("v1/devices/me/telemetry", Topic::OwnTelemetry),
@@ -56,7 +62,13 @@ fn a_request_id_that_is_not_a_number_is_refused_in_words() {
 
 #[test]
 fn unknown_topics_are_refused() {
-    for bad in ["v1/gateway/#", "v1/gateway/device/x", "v2/t", "", "v1/gateway/rpc/"] {
+    for bad in [
+        "v1/gateway/#",
+        "v1/gateway/device/x",
+        "v2/t",
+        "",
+        "v1/gateway/rpc/",
+    ] {
         assert!(Topic::parse(bad).is_err(), "{bad}");
     }
 }

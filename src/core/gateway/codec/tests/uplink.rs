@@ -70,10 +70,7 @@ fn telemetry_for_two_devices_matches_the_contract_example() {
         (
             "Pump 7".into(),
             vec![
-                TelemetryEntry::timed(
-                    1767225600000,
-                    attrs(json!({"flow": 12.5, "running": true})),
-                ),
+                TelemetryEntry::timed(1767225600000, attrs(json!({"flow": 12.5, "running": true}))),
                 TelemetryEntry::timed(1767225601000, attrs(json!({"flow": 12.7}))),
             ],
         ),
@@ -102,8 +99,14 @@ fn telemetry_for_two_devices_matches_the_contract_example() {
 #[test]
 fn telemetry_merges_the_entries_of_a_repeated_device_in_order() {
     let (_, v) = encode(Uplink::Telemetry(vec![
-        ("A".into(), vec![TelemetryEntry::flat(attrs(json!({"x": 1})))]),
-        ("A".into(), vec![TelemetryEntry::flat(attrs(json!({"x": 2})))]),
+        (
+            "A".into(),
+            vec![TelemetryEntry::flat(attrs(json!({"x": 1})))],
+        ),
+        (
+            "A".into(),
+            vec![TelemetryEntry::flat(attrs(json!({"x": 2})))],
+        ),
     ]));
     assert_eq!(v, json!({"A": [{"x": 1}, {"x": 2}]}));
 }
@@ -142,7 +145,9 @@ fn telemetry_never_writes_values_without_ts_nor_flat_ts() {
             vec![TelemetryEntry::flat(attrs(flat.clone()))],
         )]));
         assert!(e.reason.contains("timed entry"), "{flat}: {e}");
-        let e = refuse(Uplink::OwnTelemetry(vec![TelemetryEntry::flat(attrs(flat))]));
+        let e = refuse(Uplink::OwnTelemetry(vec![TelemetryEntry::flat(attrs(
+            flat,
+        ))]));
         assert_eq!(e.topic, "v1/devices/me/telemetry");
     }
 }
@@ -183,7 +188,9 @@ fn client_attributes_for_many_devices_match_the_contract_example() {
 
 #[test]
 fn client_attributes_refuse_an_empty_batch_or_device() {
-    assert!(refuse(Uplink::Attributes(vec![])).reason.contains("no attributes"));
+    assert!(refuse(Uplink::Attributes(vec![]))
+        .reason
+        .contains("no attributes"));
     let e = refuse(Uplink::Attributes(vec![("P".into(), attrs(json!({})))]));
     assert!(e.reason.contains("has no attributes"), "{e}");
 }
@@ -287,7 +294,9 @@ fn own_telemetry_is_an_object_for_one_entry_and_an_array_for_several() {
         TelemetryEntry::flat(attrs(json!({"k": 2}))),
     ]));
     assert_eq!(v, json!([{"ts": 10, "values": {"k": 1}}, {"k": 2}]));
-    assert!(refuse(Uplink::OwnTelemetry(vec![])).reason.contains("no telemetry"));
+    assert!(refuse(Uplink::OwnTelemetry(vec![]))
+        .reason
+        .contains("no telemetry"));
 }
 
 #[test]
@@ -303,7 +312,9 @@ fn own_attributes_are_a_flat_object() {
     let (topic, v) = encode(Uplink::OwnAttributes(attrs(json!({"fw": "1.0"}))));
     assert_eq!(topic, "v1/devices/me/attributes");
     assert_eq!(v, json!({"fw": "1.0"}));
-    assert!(refuse(Uplink::OwnAttributes(attrs(json!({})))).reason.contains("no attributes"));
+    assert!(refuse(Uplink::OwnAttributes(attrs(json!({}))))
+        .reason
+        .contains("no attributes"));
 }
 
 #[test]

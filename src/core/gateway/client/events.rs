@@ -1,0 +1,170 @@
+//! What the gateway tells the application, drained with `Gateway::poll_event`.
+
+use serde_json::Value;
+
+use super::error::GatewayError;
+use crate::core::gateway::codec::{AttributeResult, AttributeScope, Attributes, CodecError};
+use crate::core::mqtt::Event;
+
+/// Something the application (the UI) should know.
+#[derive(Debug, Clone, PartialEq)]
+pub enum GatewayEvent {
+    /// A session event, for status and the traffic log: every one except
+    /// `Event::Message`, which the gateway decodes into the events below.
+    Session(Event),
+    /// The server acknowledged a device's `connect`.
+    DeviceRegistered {
+        /// Device name.
+        device: String,
+    },
+    /// A device's shared attributes changed (stored in the model).
+    SharedAttributes {
+        /// Device name.
+        device: String,
+        /// New values (empty for a deletion).
+        updated: Attributes,
+        /// Keys deleted (empty for an update).
+        deleted: Vec<String>,
+    },
+    /// The answer to `Gateway::request_attributes`.
+    AttributeResponse {
+        /// The request id it answers.
+        id: u32,
+        /// Device name.
+        device: String,
+        /// The scope that was asked for.
+        scope: AttributeScope,
+        /// The keys that were asked for.
+        keys: Vec<String>,
+        /// The values found, read against the request, or none.
+        result: AttributeResult,
+    },
+    /// An attribute request got no answer in time (it is forgotten).
+    AttributeRequestTimedOut {
+        /// The request id.
+        id: u32,
+        /// Device name.
+        device: String,
+        /// The scope asked for.
+        scope: AttributeScope,
+        /// The keys asked for.
+        keys: Vec<String>,
+    },
+    /// A server RPC to a device; answer with `Gateway::reply_rpc(device, id, ..)`.
+    RpcRequest {
+        /// Device name.
+        device: String,
+        /// Request id, unique per device only (0 is an id like any other).
+        id: u64,
+        /// Method name.
+        method: String,
+        /// Parameters, any JSON (`null` when absent).
+        params: Value,
+    },
+    /// A device RPC was not answered within the server's timeout.
+    RpcExpired {
+        /// Device name.
+        device: String,
+        /// Request id.
+        id: u64,
+        /// Method name.
+        method: String,
+    },
+    /// The gateway's own shared attributes changed (stored in the model).
+    OwnSharedAttributes {
+        /// New values (empty for a deletion).
+        updated: Attributes,
+        /// Keys deleted (empty for an update).
+        deleted: Vec<String>,
+    },
+    /// The answer to `Gateway::request_own_attributes`.
+    OwnAttributeResponse {
+        /// The request id it answers.
+        id: u32,
+        /// Client-scope values found.
+        client: Attributes,
+        /// Shared-scope values found.
+        shared: Attributes,
+    },
+    /// An own attribute request got no answer in time.
+    OwnAttributeRequestTimedOut {
+        /// The request id.
+        id: u32,
+    },
+    /// A server RPC to the gateway itself; answer with `Gateway::reply_own_rpc(id, ..)`.
+    OwnRpcRequest {
+        /// Request id (from the topic).
+        id: u64,
+        /// Method name.
+        method: String,
+        /// Parameters, any JSON (`null` when absent).
+        params: Value,
+    },
+    /// An own RPC request was not answered within the server's timeout.
+    OwnRpcExpired {
+        /// Request id.
+        id: u64,
+        /// Method name.
+        method: String,
+    },
+    /// The answer to a client-side call (`Gateway::call_own_rpc`).
+    OwnRpcResponse {
+        /// The call id.
+        id: u32,
+        /// The method called, `None` if the call is not (or no longer) known.
+        method: Option<String>,
+        /// The answer (`{"error":"timeout"}` when no rule chain answered).
+        response: Value,
+    },
+    /// A client-side call got no answer in time.
+    OwnRpcCallTimedOut {
+        /// The call id.
+        id: u32,
+        /// The method called.
+        method: String,
+    },
+    /// The answer to `getSessionLimits`, sent after every CONNACK (stored in the model).
+    SessionLimits(Value),
+    /// The server renamed a device: publishes to `old` now go to `new`.
+    DeviceRenamed {
+        /// The old name.
+        old: String,
+        /// The new name.
+        new: String,
+    },
+    /// The server deleted a device: publishes to it are refused.
+    DeviceDeleted {
+        /// Device name.
+        device: String,
+    },
+    /// The server's notice on `v1/gateway/disconnect` (MQTT 5 servers).
+    DisconnectNotice {
+        /// Device name.
+        device: String,
+        /// Reason code.
+        reason: u32,
+        /// The reason in words.
+        explanation: String,
+    },
+    /// An incoming message broke the contract, or answered no pending request.
+    DecodeError(CodecError),
+    /// The broker refused one of the gateway's subscriptions.
+    SubscriptionRefused {
+        /// The filter refused.
+        filter: String,
+    },
+    /// One of our own publishes came back from a broker and was ignored
+    /// (counted in the model). Not a server message.
+    EchoIgnored {
+        /// The topic it came back on.
+        topic: String,
+    },
+    /// Something the gateway does by itself after a CONNACK (subscribe,
+    /// re-register a device, ask for session limits) failed.
+    Failed {
+        /// What it was doing, in words.
+        action: String,
+        /// Why it failed.
+        error: GatewayError,
+    },
+}

@@ -1,0 +1,207 @@
+//! What the gateway knows: its devices, the requests waiting for answers,
+//! the RPC requests received, shared attributes, and its own state. Plain
+//! data, changed only by the [client](super::client) and read by the UI;
+//! time comes in as [`Millis`].
+//!
+//! - [`devices`]: registered devices, states, counters, renames.
+//! - [`requests`]: pending attribute requests and client-side calls, with timeouts.
+//! - [`rpc_inbox`]: RPC requests by (device, id), bounded, with status.
+//! - [`shared`]: shared attributes as last received, and deletions.
+//! - [`own`]: the gateway's own shared attributes, RPC inbox, session limits.
+pub mod devices;
+pub mod error;
+pub mod own;
+pub mod requests;
+pub mod rpc_inbox;
+pub mod shared;
+
+#[cfg(test)]
+mod tests;
+
+use std::collections::BTreeMap;
+
+pub use devices::{Device, DeviceState, Devices, Traffic};
+pub use error::ModelError;
+pub use own::{OwnState, SessionLimits};
+pub use requests::{PendingRequest, PendingRequests, RequestKind};
+pub use rpc_inbox::{RpcEntry, RpcInbox, RpcStatus};
+pub use shared::{SharedAttributes, SharedValue};
+
+use crate::core::time::Millis;
+
+/// Timeouts and bounds of the model.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ModelConfig {
+    /// How long an attribute request waits for its answer (default 20 000 ms,
+    /// as the official SDK).
+    pub attribute_request_timeout_ms: u64,
+    /// How long an RPC request may wait for our reply before the server's
+    /// caller gives up (default 10 000 ms, the server's REST default).
+    pub rpc_timeout_ms: u64,
+    /// How many RPC requests each inbox keeps (default 256).
+    pub rpc_inbox_capacity: usize,
+    /// How long a client-side RPC call waits for its answer (default 65 000
+    /// ms: the server answers `{"error":"timeout"}` after 60 s).
+    pub client_rpc_timeout_ms: u64,
+}
+
+impl Default for ModelConfig {
+    fn default() -> Self {
+        ModelConfig {
+            attribute_request_timeout_ms: 20_000,
+            rpc_timeout_ms: 10_000,
+            rpc_inbox_capacity: 256,
+            client_rpc_timeout_ms: 65_000,
+        }
+    }
+}
+
+/// What timed out in one [`Model::expire`].
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Expired {
+    /// Requests that got no answer in time (now forgotten).
+    pub requests: Vec<PendingRequest>,
+    /// Device RPC requests now expired.
+    pub rpc: Vec<RpcEntry>,
+    /// RPC requests to the gateway itself now expired.
+    pub own_rpc: Vec<RpcEntry>,
+}
+
+impl Expired {
+    /// Whether nothing timed out.
+    pub fn is_empty(&self) -> bool {
+        self.requests.is_empty() && self.rpc.is_empty() && self.own_rpc.is_empty()
+    }
+}
+
+/// Everything the gateway knows.
+#[derive(Debug, Clone)]
+pub struct Model {
+    config: ModelConfig,
+    devices: Devices,
+    shared: BTreeMap<String, SharedAttributes>,
+    requests: PendingRequests,
+    rpc: RpcInbox,
+    own: OwnState,
+    echoes_ignored: u64,
+}
+
+impl Default for Model {
+    fn default() -> Self {
+        Model::new(ModelConfig::default())
+    }
+}
+
+impl Model {
+    /// An empty model with these timeouts and bounds.
+    pub fn new(config: ModelConfig) -> Self {
+        Model {
+            devices: Devices::new(),
+            shared: BTreeMap::new(),
+            requests: PendingRequests::new(
+                config.attribute_request_timeout_ms,
+                config.client_rpc_timeout_ms,
+            ),
+            rpc: RpcInbox::new(config.rpc_inbox_capacity, config.rpc_timeout_ms),
+            own: OwnState::new(config.rpc_inbox_capacity, config.rpc_timeout_ms),
+            echoes_ignored: 0,
+            config,
+        }
+    }
+
+    /// The timeouts and bounds in use.
+    pub fn config(&self) -> &ModelConfig {
+        &self.config
+    }
+
+    /// The devices.
+    pub fn devices(&self) -> &Devices {
+        &self.devices
+    }
+
+    /// The devices, to change.
+    pub fn devices_mut(&mut self) -> &mut Devices {
+        &mut self.devices
+    }
+
+    /// The shared attributes received for `device`.
+    pub fn shared_attributes(&self, device: &str) -> Option<&SharedAttributes> {
+        self.shared.get(device)
+    }
+
+    /// The shared attributes of every device heard of, by device name.
+    pub fn all_shared_attributes(&self) -> &BTreeMap<String, SharedAttributes> {
+        &self.shared
+    }
+
+    /// The shared attributes of `device`, to change (created empty).
+    pub fn shared_attributes_mut(&mut self, device: &str) -> &mut SharedAttributes {
+        self.shared.entry(device.to_string()).or_default()
+    }
+
+    /// Forget the shared attributes of `device`.
+    pub fn forget_shared_attributes(&mut self, device: &str) {
+        self.shared.remove(device);
+    }
+
+    /// Requests waiting for answers.
+    pub fn requests(&self) -> &PendingRequests {
+        &self.requests
+    }
+
+    /// Requests waiting for answers, to change.
+    pub fn requests_mut(&mut self) -> &mut PendingRequests {
+        &mut self.requests
+    }
+
+    /// RPC requests received for devices.
+    pub fn rpc_inbox(&self) -> &RpcInbox {
+        &self.rpc
+    }
+
+    /// RPC requests received for devices, to change.
+    pub fn rpc_inbox_mut(&mut self) -> &mut RpcInbox {
+        &mut self.rpc
+    }
+
+    /// The gateway's own state.
+    pub fn own(&self) -> &OwnState {
+        &self.own
+    }
+
+    /// The gateway's own state, to change.
+    pub fn own_mut(&mut self) -> &mut OwnState {
+        &mut self.own
+    }
+
+    /// How many of our own publishes came back from a broker and were ignored.
+    pub fn echoes_ignored(&self) -> u64 {
+        self.echoes_ignored
+    }
+
+    /// Count one ignored echo.
+    pub fn count_echo(&mut self) {
+        self.echoes_ignored += 1;
+    }
+
+    /// The earliest time something in the model times out.
+    pub fn next_deadline(&self) -> Option<Millis> {
+        [
+            self.requests.next_deadline(),
+            self.rpc.next_deadline(),
+            self.own.rpc().next_deadline(),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+    }
+
+    /// Time out everything due at `now`.
+    pub fn expire(&mut self, now: Millis) -> Expired {
+        Expired {
+            requests: self.requests.expire(now),
+            rpc: self.rpc.expire(now),
+            own_rpc: self.own.rpc_mut().expire(now),
+        }
+    }
+}

@@ -1,0 +1,63 @@
+use serde_json::json;
+
+use crate::core::gateway::codec::AttributeScope;
+use crate::core::gateway::model::{Model, ModelConfig, RequestKind};
+use crate::core::time::Millis;
+
+#[test]
+fn the_default_timeouts_are_20_s_for_attributes_and_10_s_for_rpc() {
+    let c = ModelConfig::default();
+    assert_eq!(c.attribute_request_timeout_ms, 20_000);
+    assert_eq!(c.rpc_timeout_ms, 10_000);
+}
+
+#[test]
+fn the_next_deadline_is_the_earliest_of_requests_and_both_inboxes() {
+    let mut m = Model::default();
+    assert_eq!(m.next_deadline(), None);
+    m.requests_mut().start(
+        Millis(0),
+        RequestKind::Attributes {
+            device: "A".into(),
+            scope: AttributeScope::Client,
+            keys: vec!["k".into()],
+        },
+    );
+    assert_eq!(m.next_deadline(), Some(Millis(20_000)));
+    m.own_mut()
+        .rpc_mut()
+        .push(Millis(5_000), None, 1, "m", json!(null));
+    assert_eq!(m.next_deadline(), Some(Millis(15_000)));
+    m.rpc_inbox_mut()
+        .push(Millis(1_000), Some("A"), 1, "m", json!(null));
+    assert_eq!(m.next_deadline(), Some(Millis(11_000)));
+    let expired = m.expire(Millis(15_000));
+    assert_eq!(
+        (
+            expired.requests.len(),
+            expired.rpc.len(),
+            expired.own_rpc.len()
+        ),
+        (0, 1, 1)
+    );
+    assert_eq!(m.next_deadline(), Some(Millis(20_000)));
+    assert!(!expired.is_empty());
+}
+
+#[test]
+fn echoes_are_counted() {
+    let mut m = Model::default();
+    m.count_echo();
+    m.count_echo();
+    assert_eq!(m.echoes_ignored(), 2);
+}
+
+#[test]
+fn session_limits_are_kept_as_received() {
+    let mut m = Model::default();
+    m.own_mut()
+        .set_session_limits(Millis(3), json!({"maxPayloadSize": 65536}));
+    let l = m.own().session_limits().unwrap();
+    assert_eq!(l.value["maxPayloadSize"], json!(65536));
+    assert_eq!(l.received_at, Millis(3));
+}
