@@ -1,4 +1,5 @@
 //! One component per file.
+pub mod chart;
 pub mod connect_form;
 pub mod notices;
 pub mod status_bar;

@@ -1,0 +1,350 @@
+//! Acting on what the session reports: CONNACKs, acknowledgements, closes
+//! and incoming messages (decoded and applied to the model), and timeouts.
+
+use mqttbytes::QoS;
+use serde_json::Value;
+
+use super::{Gateway, GatewayError, GatewayEvent};
+use crate::core::gateway::codec::{
+    decode, topics, AttributeResult, AttributeScope, AttributeUpdate, Attributes, CodecError,
+    Downlink, Uplink, UPLINK_QOS,
+};
+use crate::core::gateway::model::{RequestKind, Traffic};
+use crate::core::mqtt::Event;
+use crate::core::time::Millis;
+
+fn split(update: &AttributeUpdate) -> (Attributes, Vec<String>) {
+    match update {
+        AttributeUpdate::Updated(map) => (map.clone(), Vec::new()),
+        AttributeUpdate::Deleted(keys) => (Attributes::new(), keys.clone()),
+    }
+}
+
+impl Gateway {
+    pub(super) fn on_session_event(&mut self, event: Event) {
+        let now = self.now;
+        match event {
+            Event::Message { topic, payload, .. } => self.on_message(now, &topic, &payload),
+            Event::Connected { .. } => {
+                self.events.push_back(GatewayEvent::Session(event));
+                self.on_connected(now);
+            }
+            Event::Acked(id) => {
+                self.events.push_back(GatewayEvent::Session(event));
+                if let Some(device) = self.connects.remove(&id) {
+                    if self.model.devices_mut().mark_connected(&device) {
+                        self.events
+                            .push_back(GatewayEvent::DeviceRegistered { device });
+                    }
+                }
+            }
+            Event::AckTimedOut { id, .. } => {
+                self.connects.remove(&id);
+                self.events.push_back(GatewayEvent::Session(event));
+            }
+            Event::Subscribed { ref results, .. } => {
+                let refused: Vec<String> = results
+                    .iter()
+                    .filter(|r| r.granted.is_none())
+                    .map(|r| r.filter.clone())
+                    .collect();
+                self.events.push_back(GatewayEvent::Session(event));
+                for filter in refused {
+                    self.events
+                        .push_back(GatewayEvent::SubscriptionRefused { filter });
+                }
+            }
+            Event::Closed { .. } => {
+                self.model.devices_mut().session_lost();
+                self.events.push_back(GatewayEvent::Session(event));
+            }
+            other => self.events.push_back(GatewayEvent::Session(other)),
+        }
+    }
+
+    fn failed(&mut self, action: String, error: GatewayError) {
+        self.events.push_back(GatewayEvent::Failed { action, error });
+    }
+
+    /// After every CONNACK: subscribe, register every device again (the
+    /// server forgot them with the last connection), ask for the limits.
+    fn on_connected(&mut self, now: Millis) {
+        let filters: Vec<(&str, QoS)> = topics::SUBSCRIPTIONS
+            .iter()
+            .map(|f| (*f, QoS::AtLeastOnce))
+            .collect();
+        if let Err(e) = self.session.subscribe(now, &filters) {
+            self.failed("subscribe".into(), e.into());
+        }
+        for (device, device_type) in self.model.devices().to_register() {
+            if let Err(e) = self.send_connect(now, &device, device_type) {
+                self.failed(format!("register device {device:?} again"), e);
+            }
+        }
+        if let Some(old) = self.model.own().session_limits_call() {
+            self.model.requests_mut().take(old);
+            self.echoes.forget_call(old);
+        }
+        match self.start_call(now, "getSessionLimits", serde_json::json!({})) {
+            Ok(id) => self.model.own_mut().set_session_limits_call(Some(id)),
+            Err(e) => self.failed("ask for the session limits".into(), e),
+        }
+    }
+
+    /// Publish `connect` for `device` (already registered in the model) and
+    /// remember it until its PUBACK.
+    pub(super) fn send_connect(
+        &mut self,
+        now: Millis,
+        device: &str,
+        device_type: Option<String>,
+    ) -> Result<crate::core::mqtt::PublishId, GatewayError> {
+        let encoded = Uplink::Connect {
+            device: device.to_string(),
+            device_type,
+        }
+        .encode()?;
+        let id = self
+            .session
+            .publish(now, &encoded.topic, encoded.payload, UPLINK_QOS)?;
+        self.connects.insert(id, device.to_string());
+        Ok(id)
+    }
+
+    fn on_message(&mut self, now: Millis, topic: &str, payload: &[u8]) {
+        match decode(now, topic, payload, &mut self.echoes) {
+            Ok(downlink) => self.on_downlink(now, topic, downlink),
+            Err(e) => self.events.push_back(GatewayEvent::DecodeError(e)),
+        }
+    }
+
+    fn unanswered(&mut self, topic: &str, id: u32) {
+        self.events
+            .push_back(GatewayEvent::DecodeError(CodecError::new(
+                topic,
+                format!(
+                    "id {id} answers no pending request (it timed out, or was another client's)"
+                ),
+            )));
+    }
+
+    fn on_downlink(&mut self, now: Millis, topic: &str, downlink: Downlink) {
+        match downlink {
+            Downlink::Echo { topic } => {
+                self.model.count_echo();
+                self.events.push_back(GatewayEvent::EchoIgnored { topic });
+            }
+            Downlink::SharedAttributes { device, update } => {
+                self.model
+                    .shared_attributes_mut(&device)
+                    .apply(now, &update);
+                self.model
+                    .devices_mut()
+                    .record_received(now, &device, false);
+                let (updated, deleted) = split(&update);
+                self.events.push_back(GatewayEvent::SharedAttributes {
+                    device,
+                    updated,
+                    deleted,
+                });
+            }
+            Downlink::AttributeResponse { id, device, body } => {
+                let Some(RequestKind::Attributes { scope, keys, .. }) =
+                    self.model.requests().get(id).map(|r| r.kind.clone())
+                else {
+                    return self.unanswered(topic, id);
+                };
+                self.model.requests_mut().take(id);
+                match body.resolve(&keys) {
+                    Ok(result) => {
+                        if let (AttributeScope::Shared, AttributeResult::Found(map)) =
+                            (scope, &result)
+                        {
+                            self.model.shared_attributes_mut(&device).update(now, map);
+                        }
+                        self.model
+                            .devices_mut()
+                            .record_received(now, &device, false);
+                        self.events.push_back(GatewayEvent::AttributeResponse {
+                            id,
+                            device,
+                            scope,
+                            keys,
+                            result,
+                        });
+                    }
+                    Err(reason) => self
+                        .events
+                        .push_back(GatewayEvent::DecodeError(CodecError::new(topic, reason))),
+                }
+            }
+            Downlink::RpcRequest {
+                device,
+                id,
+                method,
+                params,
+            } => {
+                self.model.devices_mut().record_received(now, &device, true);
+                self.model
+                    .rpc_inbox_mut()
+                    .push(now, Some(&device), id, &method, params.clone());
+                self.events.push_back(GatewayEvent::RpcRequest {
+                    device,
+                    id,
+                    method,
+                    params,
+                });
+            }
+            Downlink::DisconnectNotice {
+                device,
+                reason,
+                explanation,
+            } => self.events.push_back(GatewayEvent::DisconnectNotice {
+                device,
+                reason,
+                explanation,
+            }),
+            Downlink::OwnSharedAttributes(update) => {
+                self.model.own_mut().shared_mut().apply(now, &update);
+                let (updated, deleted) = split(&update);
+                self.events
+                    .push_back(GatewayEvent::OwnSharedAttributes { updated, deleted });
+            }
+            Downlink::OwnAttributeResponse { id, client, shared } => {
+                let asked = matches!(
+                    self.model.requests().get(id).map(|r| &r.kind),
+                    Some(RequestKind::OwnAttributes { .. })
+                );
+                if !asked {
+                    return self.unanswered(topic, id);
+                }
+                self.model.requests_mut().take(id);
+                self.model.own_mut().shared_mut().update(now, &shared);
+                self.events
+                    .push_back(GatewayEvent::OwnAttributeResponse { id, client, shared });
+            }
+            Downlink::OwnRpcRequest { id, method, params } => {
+                self.model
+                    .own_mut()
+                    .rpc_mut()
+                    .push(now, None, id, &method, params.clone());
+                self.events
+                    .push_back(GatewayEvent::OwnRpcRequest { id, method, params });
+            }
+            Downlink::DeviceRenamed { old, new, .. } => self.on_renamed(now, old, new),
+            Downlink::DeviceDeleted { device, .. } => {
+                self.model.devices_mut().delete(now, &device);
+                self.events.push_back(GatewayEvent::DeviceDeleted { device });
+            }
+            Downlink::OwnRpcResponse { id, body } => self.on_call_answered(now, id, body),
+        }
+    }
+
+    fn on_renamed(&mut self, now: Millis, old: String, new: String) {
+        let previous = self.model.devices_mut().rename(now, &old, &new);
+        if let Some(shared) = self.model.all_shared_attributes().get(&old).cloned() {
+            self.model.forget_shared_attributes(&old);
+            *self.model.shared_attributes_mut(&new) = shared;
+        }
+        self.events.push_back(GatewayEvent::DeviceRenamed {
+            old: old.clone(),
+            new: new.clone(),
+        });
+        if previous.is_some_and(|s| s.wants_connection()) {
+            let registered = self.model.devices_mut().register(now, &new, None);
+            if let (Ok(name), true) = (registered, self.is_connected()) {
+                let device_type = self
+                    .model
+                    .devices()
+                    .get(&name)
+                    .and_then(|d| d.device_type.clone());
+                if let Err(e) = self.send_connect(now, &name, device_type) {
+                    self.failed(format!("register renamed device {name:?}"), e);
+                }
+            }
+        }
+    }
+
+    fn on_call_answered(&mut self, now: Millis, id: u32, response: Value) {
+        self.echoes.forget_call(id);
+        let method = match self.model.requests().get(id).map(|r| r.kind.clone()) {
+            Some(RequestKind::OwnRpcCall { method }) => {
+                self.model.requests_mut().take(id);
+                Some(method)
+            }
+            _ => None,
+        };
+        if method.is_some() && self.model.own().session_limits_call() == Some(id) {
+            self.model.own_mut().set_session_limits_call(None);
+            self.model
+                .own_mut()
+                .set_session_limits(now, response.clone());
+            self.events.push_back(GatewayEvent::SessionLimits(response));
+            return;
+        }
+        self.events.push_back(GatewayEvent::OwnRpcResponse {
+            id,
+            method,
+            response,
+        });
+    }
+
+    /// Time out what is due in the model.
+    pub(super) fn expire(&mut self, now: Millis) {
+        let expired = self.model.expire(now);
+        for request in expired.requests {
+            let id = request.id;
+            let event = match request.kind {
+                RequestKind::Attributes {
+                    device,
+                    scope,
+                    keys,
+                } => GatewayEvent::AttributeRequestTimedOut {
+                    id,
+                    device,
+                    scope,
+                    keys,
+                },
+                RequestKind::OwnAttributes { .. } => {
+                    GatewayEvent::OwnAttributeRequestTimedOut { id }
+                }
+                RequestKind::OwnRpcCall { method } => {
+                    self.echoes.forget_call(id);
+                    if self.model.own().session_limits_call() == Some(id) {
+                        self.model.own_mut().set_session_limits_call(None);
+                    }
+                    GatewayEvent::OwnRpcCallTimedOut { id, method }
+                }
+            };
+            self.events.push_back(event);
+        }
+        for entry in expired.rpc {
+            self.events.push_back(GatewayEvent::RpcExpired {
+                device: entry.device.unwrap_or_default(),
+                id: entry.id,
+                method: entry.method,
+            });
+        }
+        for entry in expired.own_rpc {
+            self.events.push_back(GatewayEvent::OwnRpcExpired {
+                id: entry.id,
+                method: entry.method,
+            });
+        }
+    }
+
+    /// Record a publish for `devices` in the model.
+    pub(super) fn record_publish<'a>(
+        &mut self,
+        now: Millis,
+        devices: impl IntoIterator<Item = &'a String>,
+        traffic: Traffic,
+    ) {
+        let connected = self.is_connected();
+        for device in devices {
+            self.model
+                .devices_mut()
+                .record_publish(now, device, traffic, connected);
+        }
+    }
+}

@@ -1,0 +1,152 @@
+//! The gateway client: a [`Gateway`] owns a [`Session`] and the [`Model`].
+//!
+//! It is driven exactly like the session (same method names, same
+//! semantics): feed it what happened (`handle_open`, `handle_data`,
+//! `handle_close`, `handle_timeout`), then drain `poll_transmit`,
+//! `poll_event` and re-arm the timer at `poll_timeout`. API calls (in
+//! [`api`]) encode a message, publish it at QoS 1 and update the model;
+//! incoming messages are decoded and applied in [`dispatch`].
+mod api;
+mod dispatch;
+pub mod error;
+pub mod events;
+
+#[cfg(test)]
+mod tests;
+
+use std::collections::{HashMap, VecDeque};
+
+pub use error::GatewayError;
+pub use events::GatewayEvent;
+
+use super::codec::EchoTracker;
+use super::model::{Model, ModelConfig};
+use crate::core::mqtt::{ConnectOptions, PublishId, Session, SessionState};
+use crate::core::time::Millis;
+
+/// A ThingsBoard gateway over one MQTT session. Sans-IO: it never reads a
+/// clock nor touches a socket.
+pub struct Gateway {
+    session: Session,
+    model: Model,
+    echoes: EchoTracker,
+    events: VecDeque<GatewayEvent>,
+    /// `connect` publishes awaiting their PUBACK, by device name.
+    connects: HashMap<PublishId, String>,
+    /// The latest time the caller gave us (for events drained in `poll_event`).
+    now: Millis,
+}
+
+impl Gateway {
+    /// A disconnected gateway that connects with `options` when the
+    /// transport opens, with the default model configuration.
+    pub fn new(options: ConnectOptions) -> Self {
+        Gateway::with_config(options, ModelConfig::default())
+    }
+
+    /// A disconnected gateway with these timeouts and bounds.
+    pub fn with_config(options: ConnectOptions, config: ModelConfig) -> Self {
+        Gateway {
+            session: Session::new(options),
+            model: Model::new(config),
+            echoes: EchoTracker::default(),
+            events: VecDeque::new(),
+            connects: HashMap::new(),
+            now: Millis(0),
+        }
+    }
+
+    /// The MQTT session (state, options, in-flight counts).
+    pub fn session(&self) -> &Session {
+        &self.session
+    }
+
+    /// What the gateway knows: devices, requests, inboxes, attributes.
+    pub fn model(&self) -> &Model {
+        &self.model
+    }
+
+    /// Replace the options used for the next connect.
+    pub fn set_options(&mut self, options: ConnectOptions) {
+        self.session.set_options(options);
+    }
+
+    /// Whether the session is connected (CONNACK accepted).
+    pub fn is_connected(&self) -> bool {
+        self.session.state() == SessionState::Connected
+    }
+
+    /// Call when the transport has opened (as [`Session::handle_open`]).
+    pub fn handle_open(&mut self, now: Millis) {
+        self.now = now;
+        self.session.handle_open(now);
+        self.pump();
+    }
+
+    /// Call with every chunk of bytes the transport delivers (as
+    /// [`Session::handle_data`]). CONNACKs trigger the subscriptions, the
+    /// re-registration of every device and `getSessionLimits`.
+    pub fn handle_data(&mut self, now: Millis, data: &[u8]) {
+        self.now = now;
+        self.session.handle_data(now, data);
+        self.pump();
+    }
+
+    /// Call when the transport closed without the gateway asking (as
+    /// [`Session::handle_close`]). Connected devices become connecting
+    /// again: the server forgot them.
+    pub fn handle_close(&mut self, now: Millis, why: &str) {
+        self.now = now;
+        self.session.handle_close(now, why);
+        self.pump();
+    }
+
+    /// Call when the time from [`Gateway::poll_timeout`] has come (late is
+    /// fine): session timers, then attribute requests, client-side calls and
+    /// RPC requests that timed out.
+    pub fn handle_timeout(&mut self, now: Millis) {
+        self.now = now;
+        if self.session.poll_timeout().is_some_and(|at| at <= now) {
+            self.session.handle_timeout(now);
+        }
+        self.pump();
+        self.expire(now);
+    }
+
+    /// When the gateway next needs [`Gateway::handle_timeout`]: the earliest
+    /// of the session's timers and the model's deadlines.
+    pub fn poll_timeout(&self) -> Option<Millis> {
+        [self.session.poll_timeout(), self.model.next_deadline()]
+            .into_iter()
+            .flatten()
+            .min()
+    }
+
+    /// Everything queued for the transport, as one buffer (as
+    /// [`Session::poll_transmit`]).
+    pub fn poll_transmit(&mut self) -> Option<Vec<u8>> {
+        self.session.poll_transmit()
+    }
+
+    /// The next event for the application, if any.
+    pub fn poll_event(&mut self) -> Option<GatewayEvent> {
+        self.pump();
+        self.events.pop_front()
+    }
+
+    /// Send DISCONNECT and end the session (as [`Session::disconnect`]).
+    /// Devices stay registered in the model and are registered again on the
+    /// next CONNACK.
+    pub fn disconnect(&mut self, now: Millis) {
+        self.now = now;
+        self.session.disconnect(now);
+        self.pump();
+    }
+
+    /// Handle every event the session has for us.
+    fn pump(&mut self) {
+        while let Some(event) = self.session.poll_event() {
+            self.on_session_event(event);
+        }
+    }
+}
