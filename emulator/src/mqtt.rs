@@ -4,7 +4,7 @@
 //! platform answers (QoS 1), and reconnects and re-subscribes when the
 //! broker goes away.
 
-use crate::hub::{log, now_ms, BrokerState, Hub};
+use crate::hub::{log, BrokerState, Hub};
 use crate::platform::{Outgoing, SUBSCRIPTIONS};
 use rumqttc::v5::mqttbytes::v5::{
     ConnectReturnCode, Filter, LastWill, Packet, SubscribeReasonCode,
@@ -189,5 +189,5 @@ async fn disconnect(client: &AsyncClient, eventloop: &mut EventLoop, state_topic
             Ok(Ok(_)) => {}
         }
     }
-    log(&format!("disconnected from the broker at {}", now_ms()));
+    log("disconnected from the broker");
 }

@@ -27,7 +27,11 @@ fn unique_keys<S: AsRef<str>>(keys: &[S]) -> Vec<String> {
 
 impl Gateway {
     /// Encode and publish `uplink` at QoS 1; remember it for echo detection.
-    fn publish_uplink(&mut self, now: Millis, uplink: &Uplink) -> Result<(PublishId, Bytes), GatewayError> {
+    fn publish_uplink(
+        &mut self,
+        now: Millis,
+        uplink: &Uplink,
+    ) -> Result<(PublishId, Bytes), GatewayError> {
         self.now = now;
         let Encoded { topic, payload } = uplink.encode()?;
         let id = self
@@ -53,14 +57,12 @@ impl Gateway {
     ) -> Result<Option<PublishId>, GatewayError> {
         self.now = now;
         let resolved = self.model.devices().resolve(name)?;
-        let device_type = device_type
-            .map(str::to_string)
-            .or_else(|| {
-                self.model
-                    .devices()
-                    .get(&resolved)
-                    .and_then(|d| d.device_type.clone())
-            });
+        let device_type = device_type.map(str::to_string).or_else(|| {
+            self.model
+                .devices()
+                .get(&resolved)
+                .and_then(|d| d.device_type.clone())
+        });
         // Validate before registering anything.
         Uplink::Connect {
             device: resolved.clone(),
@@ -233,9 +235,7 @@ impl Gateway {
         } else {
             resolved.clone()
         };
-        self.model
-            .rpc_inbox()
-            .check_reply(Some(&inbox_name), id)?;
+        self.model.rpc_inbox().check_reply(Some(&inbox_name), id)?;
         let uplink = Uplink::RpcReply {
             device: resolved.clone(),
             id,

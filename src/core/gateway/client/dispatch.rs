@@ -63,7 +63,8 @@ impl Gateway {
     }
 
     fn failed(&mut self, action: String, error: GatewayError) {
-        self.events.push_back(GatewayEvent::Failed { action, error });
+        self.events
+            .push_back(GatewayEvent::Failed { action, error });
     }
 
     /// After every CONNACK: subscribe, register every device again (the
@@ -234,7 +235,8 @@ impl Gateway {
             Downlink::DeviceRenamed { old, new, .. } => self.on_renamed(now, old, new),
             Downlink::DeviceDeleted { device, .. } => {
                 self.model.devices_mut().delete(now, &device);
-                self.events.push_back(GatewayEvent::DeviceDeleted { device });
+                self.events
+                    .push_back(GatewayEvent::DeviceDeleted { device });
             }
             Downlink::OwnRpcResponse { id, body } => self.on_call_answered(now, id, body),
         }

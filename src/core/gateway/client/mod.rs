@@ -4,8 +4,8 @@
 //! semantics): feed it what happened (`handle_open`, `handle_data`,
 //! `handle_close`, `handle_timeout`), then drain `poll_transmit`,
 //! `poll_event` and re-arm the timer at `poll_timeout`. API calls (in
-//! [`api`]) encode a message, publish it at QoS 1 and update the model;
-//! incoming messages are decoded and applied in [`dispatch`].
+//! `api.rs`) encode a message, publish it at QoS 1 and update the model;
+//! incoming messages are decoded and applied in `dispatch.rs`.
 mod api;
 mod dispatch;
 pub mod error;

@@ -1,1 +1,9 @@
-
+//! Client tests: a real [`Session`](crate::core::mqtt::Session) inside the
+//! gateway, a tiny broker in [`harness`] and a simulated clock.
+mod attributes;
+mod devices;
+mod echo;
+mod harness;
+mod lifecycle;
+mod own;
+mod rpc;
