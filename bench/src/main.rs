@@ -134,8 +134,12 @@ fn options() -> Options {
         match arg.as_str() {
             "--messages" => options.messages = value("--messages").max(1),
             "--rounds" => options.rounds = value("--rounds").max(1),
+            "-h" | "--help" => {
+                println!("usage: bench [--messages N] [--rounds R]  (defaults: 200000, 5)");
+                std::process::exit(0);
+            }
             _ => {
-                eprintln!("usage: bench [--messages N] [--rounds R]");
+                eprintln!("usage: bench [--messages N] [--rounds R]  (defaults: 200000, 5)");
                 std::process::exit(2);
             }
         }

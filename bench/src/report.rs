@@ -135,8 +135,9 @@ pub fn table(rows: &[Row], rounds: usize) {
         let lowest = ratios.iter().copied().fold(f64::INFINITY, f64::min);
         let highest = ratios.iter().copied().fold(f64::NEG_INFINITY, f64::max);
         println!(
-            "| {} | messages/s, median of {rounds} rounds | {} | {} | {:.2} (rounds {:.2}–{:.2}) |",
+            "| {} | messages/s, median of {rounds} round{} | {} | {} | {:.2} (rounds {:.2}–{:.2}) |",
             row.scenario,
+            if rounds == 1 { "" } else { "s" },
             millions(ours.rate),
             millions(peer.rate),
             ours.rate / peer.rate,

@@ -28,7 +28,12 @@ pub async fn run(args: Args) -> Result<(), String> {
 
     let listener = tokio::net::TcpListener::bind((args.http_host.as_str(), args.http_port))
         .await
-        .map_err(|e| format!("cannot listen on {}:{}: {e}", args.http_host, args.http_port))?;
+        .map_err(|e| {
+            format!(
+                "cannot listen on {}:{}: {e}",
+                args.http_host, args.http_port
+            )
+        })?;
     let address = listener
         .local_addr()
         .map_err(|e| format!("cannot read the HTTP address: {e}"))?;
@@ -47,9 +52,10 @@ pub async fn run(args: Args) -> Result<(), String> {
     ));
     let tick_task = tokio::spawn(tick(hub.clone()));
     let mut http_stopped = stopped.clone();
-    let server = axum::serve(listener, http::router(hub.clone())).with_graceful_shutdown(async move {
-        let _ = http_stopped.wait_for(|s| *s).await;
-    });
+    let server =
+        axum::serve(listener, http::router(hub.clone())).with_graceful_shutdown(async move {
+            let _ = http_stopped.wait_for(|s| *s).await;
+        });
     let http_task = tokio::spawn(async move {
         if let Err(e) = server.await {
             log(&format!("HTTP server failed: {e}"));

@@ -179,7 +179,10 @@ mod tests {
         assert_eq!((a.broker_host.as_str(), a.broker_port), ("localhost", 1884));
         assert_eq!((a.http_host.as_str(), a.http_port), ("0.0.0.0", 0));
         assert_eq!((a.rpc_timeout_ms, a.rpc_min_timeout_ms), (2000, 0));
-        assert_eq!((a.client_id.as_str(), a.gateway_name.as_str()), ("x", "GW 1"));
+        assert_eq!(
+            (a.client_id.as_str(), a.gateway_name.as_str()),
+            ("x", "GW 1")
+        );
         assert_eq!(a.session_inactivity_ms, 0);
         assert_eq!(a.state_topic, None);
         let Ok(Command::Run(a)) = run(&["--broker", "[::1]:1883"]) else {

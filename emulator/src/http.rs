@@ -26,16 +26,31 @@ pub fn router(hub: Arc<Hub>) -> Router {
     Router::new()
         .route("/api/health", get(health))
         .route("/api/devices", get(list_devices).post(create_device))
-        .route("/api/devices/{name}", get(device_summary).delete(delete_device))
+        .route(
+            "/api/devices/{name}",
+            get(device_summary).delete(delete_device),
+        )
         .route("/api/devices/{name}/rename", post(rename_device))
-        .route("/api/devices/{name}/disconnect-notice", post(disconnect_notice))
+        .route(
+            "/api/devices/{name}/disconnect-notice",
+            post(disconnect_notice),
+        )
         .route(&format!("{device}/keys/timeseries"), get(timeseries_keys))
         .route(&format!("{device}/keys/attributes"), get(attribute_keys))
-        .route(&format!("{device}/keys/attributes/{{scope}}"), get(attribute_keys))
+        .route(
+            &format!("{device}/keys/attributes/{{scope}}"),
+            get(attribute_keys),
+        )
         .route(&format!("{device}/values/timeseries"), get(timeseries))
         .route(&format!("{device}/values/attributes"), get(attributes))
-        .route(&format!("{device}/values/attributes/{{scope}}"), get(attributes))
-        .route(&format!("{device}/attributes/{{scope}}"), post(save_attributes))
+        .route(
+            &format!("{device}/values/attributes/{{scope}}"),
+            get(attributes),
+        )
+        .route(
+            &format!("{device}/attributes/{{scope}}"),
+            post(save_attributes),
+        )
         .route(
             &format!("{device}/{{scope}}"),
             post(save_attributes).delete(delete_attributes),
@@ -148,7 +163,10 @@ fn keys_param(q: &HashMap<String, String>) -> Option<Vec<String>> {
     })
 }
 
-fn number_param<T: std::str::FromStr>(q: &HashMap<String, String>, name: &str) -> Result<Option<T>> {
+fn number_param<T: std::str::FromStr>(
+    q: &HashMap<String, String>,
+    name: &str,
+) -> Result<Option<T>> {
     match q.get(name) {
         None => Ok(None),
         Some(v) => v
@@ -228,7 +246,11 @@ async fn disconnect_notice(State(hub): Shared, route: Route, body: Bytes) -> Res
     let Target::Device(name) = route.target else {
         return Err(error(400, "Notices are about sub-devices"));
     };
-    let body = if body.is_empty() { json!({}) } else { json_body(&body)? };
+    let body = if body.is_empty() {
+        json!({})
+    } else {
+        json_body(&body)?
+    };
     let reason = match body.get("reason") {
         None => 150,
         Some(r) => r
@@ -258,7 +280,9 @@ async fn timeseries(State(hub): Shared, route: Route, Query(q): Params) -> Resul
         start_ts: number_param(&q, "startTs")?,
         end_ts: number_param(&q, "endTs")?,
         limit: number_param(&q, "limit")?,
-        ascending: q.get("orderBy").is_some_and(|o| o.eq_ignore_ascii_case("ASC")),
+        ascending: q
+            .get("orderBy")
+            .is_some_and(|o| o.eq_ignore_ascii_case("ASC")),
         strict: q
             .get("useStrictDataTypes")
             .is_some_and(|s| s.eq_ignore_ascii_case("true")),
@@ -282,10 +306,12 @@ async fn save_attributes(State(hub): Shared, route: Route, body: Bytes) -> Resul
         ));
     }
     let body = json_body(&body)?;
-    command(hub.apply(|p, now| match p.save_shared(&route.target, &body, now) {
-        Ok(out) => (Ok(()), out),
-        Err(e) => (Err(e), vec![]),
-    }))?;
+    command(
+        hub.apply(|p, now| match p.save_shared(&route.target, &body, now) {
+            Ok(out) => (Ok(()), out),
+            Err(e) => (Err(e), vec![]),
+        }),
+    )?;
     Ok(StatusCode::OK.into_response())
 }
 
@@ -294,10 +320,12 @@ async fn delete_attributes(State(hub): Shared, route: Route, Query(q): Params) -
         return Err(error(400, "Scope required"));
     };
     let keys = keys_param(&q).unwrap_or_default();
-    command(hub.apply(|p, _| match p.delete_attributes(&route.target, scope, &keys) {
-        Ok(out) => (Ok(()), out),
-        Err(e) => (Err(e), vec![]),
-    }))?;
+    command(hub.apply(
+        |p, _| match p.delete_attributes(&route.target, scope, &keys) {
+            Ok(out) => (Ok(()), out),
+            Err(e) => (Err(e), vec![]),
+        },
+    ))?;
     Ok(StatusCode::OK.into_response())
 }
 
@@ -345,9 +373,10 @@ async fn rpc(hub: Arc<Hub>, target: Target, body: Bytes, oneway: bool) -> Result
             RpcStatus::Successful => {
                 return Ok(match reply {
                     Some(RpcReply::Json(v)) => Json(v).into_response(),
-                    Some(RpcReply::NotJson(text)) => {
-                        error(406, format!("The device replied with non-JSON text: {text:?}"))
-                    }
+                    Some(RpcReply::NotJson(text)) => error(
+                        406,
+                        format!("The device replied with non-JSON text: {text:?}"),
+                    ),
                     None => StatusCode::OK.into_response(),
                 })
             }
@@ -365,7 +394,10 @@ async fn rpc(hub: Arc<Hub>, target: Target, body: Bytes, oneway: bool) -> Result
                 ))
             }
             RpcStatus::Deleted => {
-                return Err(error(404, "The device was deleted while the request was pending"))
+                return Err(error(
+                    404,
+                    "The device was deleted while the request was pending",
+                ))
             }
             RpcStatus::Queued | RpcStatus::Sent => {}
         }

@@ -167,7 +167,12 @@ fn subscribe(client: &AsyncClient) {
 async fn forward(client: AsyncClient, mut outgoing: mpsc::UnboundedReceiver<Outgoing>) {
     while let Some(message) = outgoing.recv().await {
         if let Err(e) = client
-            .publish(message.topic.clone(), QoS::AtLeastOnce, false, message.payload)
+            .publish(
+                message.topic.clone(),
+                QoS::AtLeastOnce,
+                false,
+                message.payload,
+            )
             .await
         {
             log(&format!("could not publish on {}: {e}", message.topic));

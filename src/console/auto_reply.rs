@@ -115,8 +115,14 @@ mod tests {
         let mut rules = AutoReplies::default();
         rules.add(rule("*", None, Reply::Fixed(json!("any"))));
         rules.add(rule("get", Some("A"), Reply::Fixed(json!("mine"))));
-        assert_eq!(rules.find("A", "get").unwrap().answer(&json!(null)), json!("mine"));
-        assert_eq!(rules.find("B", "get").unwrap().answer(&json!(null)), json!("any"));
+        assert_eq!(
+            rules.find("A", "get").unwrap().answer(&json!(null)),
+            json!("mine")
+        );
+        assert_eq!(
+            rules.find("B", "get").unwrap().answer(&json!(null)),
+            json!("any")
+        );
     }
 
     #[test]
@@ -131,7 +137,12 @@ mod tests {
 
     #[test]
     fn typed_reply_json_is_validated() {
-        assert_eq!(parse_reply_json(" {\"ok\":true} ").unwrap(), json!({"ok": true}));
-        assert!(parse_reply_json("{ok}").unwrap_err().starts_with("not valid JSON"));
+        assert_eq!(
+            parse_reply_json(" {\"ok\":true} ").unwrap(),
+            json!({"ok": true})
+        );
+        assert!(parse_reply_json("{ok}")
+            .unwrap_err()
+            .starts_with("not valid JSON"));
     }
 }

@@ -1,9 +1,12 @@
 //! The console's state: plain Rust (no browser APIs) that the view renders.
 //! Events from the core are applied here as they arrive, with bounded work and
 //! memory, so it is tested natively like the core.
+pub mod answers;
 pub mod auto_reply;
+pub mod natural;
 pub mod pattern;
 pub mod profiles;
 pub mod store;
 pub mod telemetry;
 pub mod text;
+pub mod values;

@@ -36,7 +36,9 @@ pub fn expand(pattern: &str) -> Result<Vec<String>, String> {
     };
     let (from, to) = (parse(a)?, parse(b)?);
     if from > to {
-        return Err(format!("{{{range}}} counts down: the first number must not be larger"));
+        return Err(format!(
+            "{{{range}}} counts down: the first number must not be larger"
+        ));
     }
     let count = (to - from).saturating_add(1);
     if count > MAX_NAMES as u64 {
@@ -45,7 +47,11 @@ pub fn expand(pattern: &str) -> Result<Vec<String>, String> {
         ));
     }
     let a = a.trim();
-    let width = if a.len() > 1 && a.starts_with('0') { a.len() } else { 0 };
+    let width = if a.len() > 1 && a.starts_with('0') {
+        a.len()
+    } else {
+        0
+    };
     Ok((from..=to)
         .map(|n| format!("{prefix}{n:0width$}{suffix}"))
         .collect())
@@ -65,7 +71,10 @@ mod tests {
 
     #[test]
     fn a_leading_zero_pads_and_a_suffix_is_kept() {
-        assert_eq!(expand("P{08..10}-x").unwrap(), vec!["P08-x", "P09-x", "P10-x"]);
+        assert_eq!(
+            expand("P{08..10}-x").unwrap(),
+            vec!["P08-x", "P09-x", "P10-x"]
+        );
     }
 
     #[test]
@@ -77,10 +86,14 @@ mod tests {
     fn bad_patterns_say_what_is_wrong() {
         assert!(expand("").unwrap_err().contains("enter a device name"));
         assert!(expand("S-{1..").unwrap_err().contains("without its"));
-        assert!(expand("S-{a..3}").unwrap_err().contains("not a whole number"));
+        assert!(expand("S-{a..3}")
+            .unwrap_err()
+            .contains("not a whole number"));
         assert!(expand("S-{5..1}").unwrap_err().contains("counts down"));
         assert!(expand("S-{1-5}").unwrap_err().contains("not a range"));
-        assert!(expand("S-{1..20000}").unwrap_err().contains("at most 10000"));
+        assert!(expand("S-{1..20000}")
+            .unwrap_err()
+            .contains("at most 10000"));
         assert!(expand("S-{1..2}-{1..2}").unwrap_err().contains("only one"));
     }
 }

@@ -2,8 +2,15 @@
 //! arrive (bounded work, bounded memory) and the view renders a frame's worth
 //! of changes at once.
 
+use std::collections::BTreeSet;
+
 use bytes::Bytes;
 
+use super::answers::{Answer, Outcome, SentReply};
+use super::auto_reply::AutoReplies;
+use super::telemetry::TelemetryView;
+use crate::core::gateway::codec::AttributeResult;
+use crate::core::gateway::GatewayEvent;
 use crate::core::mqtt::{Direction, Event, PacketLog};
 use crate::core::rate::Rate;
 use crate::core::ring::Ring;
@@ -64,8 +71,27 @@ pub struct Store {
     pub rate_out: Rate,
     /// Errors seen.
     pub errors: u64,
+    /// Own publishes that came back from a bridged broker and were ignored.
+    pub echoes: u64,
+    /// Telemetry sent, per device: latest values and chart series.
+    pub telemetry: TelemetryView,
+    /// The gateway's own telemetry, latest values.
+    pub own_telemetry: TelemetryView,
+    /// Attribute requests and client-side RPC calls, newest last.
+    pub answers: Ring<Answer>,
+    /// RPC replies sent, newest last.
+    pub replies: Ring<SentReply>,
+    /// Auto-reply rules in force.
+    pub auto_replies: AutoReplies,
+    /// The device whose page is open.
+    pub selected: Option<String>,
+    /// Devices ticked in the list, for actions on many at once.
+    pub checked: BTreeSet<String>,
     seq: u64,
 }
+
+/// The key own telemetry is kept under in [`Store::own_telemetry`].
+pub const OWN: &str = "";
 
 impl Default for Store {
     fn default() -> Self {
@@ -78,6 +104,14 @@ impl Default for Store {
             rate_in: Rate::default(),
             rate_out: Rate::default(),
             errors: 0,
+            echoes: 0,
+            telemetry: TelemetryView::default(),
+            own_telemetry: TelemetryView::default(),
+            answers: Ring::new(500),
+            replies: Ring::new(1_000),
+            auto_replies: AutoReplies::default(),
+            selected: None,
+            checked: BTreeSet::new(),
             seq: 0,
         }
     }
@@ -98,6 +132,9 @@ impl Store {
                 self.connected = false;
                 if let Some(error) = error {
                     self.last_error = Some(error.to_string());
+                    if let crate::core::mqtt::SessionError::Refused { reason, .. } = error {
+                        self.last_error = Some(format!("refused: {reason}"));
+                    }
                     if !matches!(error, crate::core::mqtt::SessionError::Refused { .. }) {
                         self.notice(epoch_ms, error.to_string());
                     }
@@ -119,6 +156,130 @@ impl Store {
             }
             Event::Packet(packet) => self.log_packet(packet, now, epoch_ms),
             Event::Message { .. } | Event::Acked(_) => {}
+        }
+    }
+
+    /// Apply one gateway event seen at `now` (monotonic) and `epoch_ms` (wall clock).
+    pub fn apply_gateway(&mut self, event: &GatewayEvent, now: Millis, epoch_ms: u64) {
+        match event {
+            GatewayEvent::Session(e) => self.apply_session(e, now, epoch_ms),
+            GatewayEvent::AttributeResponse { id, result, .. } => {
+                let outcome = match result {
+                    AttributeResult::Found(values) => Outcome::Found(values.clone()),
+                    AttributeResult::NotFound => Outcome::NotFound,
+                };
+                self.finish(*id, false, outcome, epoch_ms);
+            }
+            GatewayEvent::AttributeRequestTimedOut {
+                id, device, keys, ..
+            } => {
+                self.finish(*id, false, Outcome::TimedOut, epoch_ms);
+                self.notice(
+                    epoch_ms,
+                    format!(
+                        "no answer in time to the attribute request for {device} ({})",
+                        keys.join(", ")
+                    ),
+                );
+            }
+            GatewayEvent::OwnAttributeResponse { id, client, shared } => {
+                let mut all = client.clone();
+                all.extend(shared.iter().map(|(k, v)| (k.clone(), v.clone())));
+                let outcome = if all.is_empty() {
+                    Outcome::NotFound
+                } else {
+                    Outcome::Found(all)
+                };
+                self.finish(*id, false, outcome, epoch_ms);
+            }
+            GatewayEvent::OwnAttributeRequestTimedOut { id } => {
+                self.finish(*id, false, Outcome::TimedOut, epoch_ms);
+            }
+            GatewayEvent::OwnRpcResponse { id, response, .. } => {
+                self.finish(*id, true, Outcome::Answered(response.clone()), epoch_ms);
+            }
+            GatewayEvent::OwnRpcCallTimedOut { id, .. } => {
+                self.finish(*id, true, Outcome::TimedOut, epoch_ms);
+            }
+            GatewayEvent::DeviceRenamed { old, new } => {
+                self.telemetry.rename(old, Some(new));
+                if self.selected.as_deref() == Some(old.as_str()) {
+                    self.selected = Some(new.clone());
+                }
+                if self.checked.remove(old) {
+                    self.checked.insert(new.clone());
+                }
+            }
+            GatewayEvent::DeviceDeleted { device } => {
+                self.notice(
+                    epoch_ms,
+                    format!("the server deleted device {device}; its publishes are refused"),
+                );
+            }
+            GatewayEvent::DisconnectNotice {
+                device,
+                reason,
+                explanation,
+            } => {
+                self.notice(
+                    epoch_ms,
+                    format!("the server disconnected {device} (reason {reason}): {explanation}"),
+                );
+            }
+            GatewayEvent::DecodeError(e) => {
+                self.notice(epoch_ms, format!("bad message from the platform: {e}"))
+            }
+            GatewayEvent::SubscriptionRefused { filter } => self.notice(
+                epoch_ms,
+                format!("the broker refused the subscription to {filter}"),
+            ),
+            GatewayEvent::EchoIgnored { .. } => self.echoes += 1,
+            GatewayEvent::Failed { action, error } => {
+                self.notice(epoch_ms, format!("{action}: {error}"))
+            }
+            GatewayEvent::RpcExpired { device, id, method } => self.notice(
+                epoch_ms,
+                format!("RPC {method} (id {id}) to {device} expired without a reply"),
+            ),
+            GatewayEvent::DeviceRegistered { .. }
+            | GatewayEvent::SharedAttributes { .. }
+            | GatewayEvent::RpcRequest { .. }
+            | GatewayEvent::OwnSharedAttributes { .. }
+            | GatewayEvent::OwnRpcRequest { .. }
+            | GatewayEvent::OwnRpcExpired { .. }
+            | GatewayEvent::SessionLimits(_) => {}
+        }
+    }
+
+    /// Record that an attribute request (`call` false) or client-side call
+    /// (`call` true) was sent.
+    pub fn request_sent(&mut self, mut answer: Answer) {
+        answer.outcome = Outcome::Pending;
+        self.answers.push(answer);
+    }
+
+    /// Record a reply sent to an RPC.
+    pub fn reply_sent(&mut self, reply: SentReply) {
+        self.replies.push(reply);
+    }
+
+    /// The reply sent to RPC `id` of `device`, if any.
+    pub fn reply_to(&self, device: Option<&str>, id: u64) -> Option<&SentReply> {
+        self.replies
+            .iter()
+            .rev()
+            .find(|r| r.id == id && r.device.as_deref() == device)
+    }
+
+    fn finish(&mut self, id: u32, call: bool, outcome: Outcome, epoch_ms: u64) {
+        if let Some(a) = self
+            .answers
+            .iter_mut()
+            .rev()
+            .find(|a| a.id == id && a.method.is_some() == call)
+        {
+            a.outcome = outcome;
+            a.done_ms = Some(epoch_ms);
         }
     }
 

@@ -128,9 +128,18 @@ mod tests {
         t.record("A", 1, &values(json!({"temp": 20, "mode": "auto"})));
         t.record("A", 2, &values(json!({"temp": 21.5})));
         let latest = t.latest("A").unwrap();
-        assert_eq!(latest["temp"], Latest { value: json!(21.5), ts: 2 });
+        assert_eq!(
+            latest["temp"],
+            Latest {
+                value: json!(21.5),
+                ts: 2
+            }
+        );
         assert_eq!(latest["mode"].ts, 1);
-        assert!(t.series("A").is_none(), "no series for a device nobody opened");
+        assert!(
+            t.series("A").is_none(),
+            "no series for a device nobody opened"
+        );
     }
 
     #[test]
@@ -138,7 +147,11 @@ mod tests {
         let mut t = TelemetryView::default();
         t.watch("A");
         for i in 0..5u64 {
-            t.record("A", i, &values(json!({"temp": i, "on": true, "label": "x"})));
+            t.record(
+                "A",
+                i,
+                &values(json!({"temp": i, "on": true, "label": "x"})),
+            );
         }
         let series = t.series("A").unwrap();
         assert_eq!(series["temp"].len(), 5);

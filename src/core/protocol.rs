@@ -1,5 +1,6 @@
 //! The seam between a sans-IO protocol and the shell that does its I/O.
 
+use crate::core::gateway::Gateway;
 use crate::core::mqtt::{Session, SessionError, SessionState};
 use crate::core::time::Millis;
 
@@ -66,5 +67,38 @@ impl Protocol for Session {
             self.last_error(),
             Some(SessionError::Refused { code, .. }) if *code != 3
         )
+    }
+}
+
+impl Protocol for Gateway {
+    fn handle_open(&mut self, now: Millis) {
+        Gateway::handle_open(self, now)
+    }
+    fn handle_data(&mut self, now: Millis, data: &[u8]) {
+        Gateway::handle_data(self, now, data)
+    }
+    fn handle_close(&mut self, now: Millis, why: &str) {
+        Gateway::handle_close(self, now, why)
+    }
+    fn handle_timeout(&mut self, now: Millis) {
+        Gateway::handle_timeout(self, now)
+    }
+    fn poll_timeout(&self) -> Option<Millis> {
+        Gateway::poll_timeout(self)
+    }
+    fn poll_transmit(&mut self) -> Option<Vec<u8>> {
+        Gateway::poll_transmit(self)
+    }
+    fn disconnect(&mut self, now: Millis) {
+        Gateway::disconnect(self, now)
+    }
+    fn is_active(&self) -> bool {
+        Protocol::is_active(self.session())
+    }
+    fn is_connected(&self) -> bool {
+        Gateway::is_connected(self)
+    }
+    fn should_retry(&self) -> bool {
+        Protocol::should_retry(self.session())
     }
 }

@@ -6,8 +6,12 @@ use std::rc::Rc;
 use yew::prelude::*;
 
 use super::components::connect_form::ConnectForm;
+use super::components::device::page::DevicePage;
+use super::components::device_list::DeviceList;
+use super::components::gateway_page::GatewayPage;
 use super::components::notices::Notices;
 use super::components::status_bar::StatusBar;
+use super::components::tabs::Tabs;
 use super::components::traffic_log::TrafficLog;
 use super::controller::Controller;
 
@@ -43,9 +47,15 @@ pub fn app() -> Html {
             }));
         });
     }
+    let page = use_state(|| "Devices");
     let console = Console {
         controller: (*controller).clone(),
         version: *version,
+    };
+    let selected = controller.store().selected.clone();
+    let on_select = {
+        let page = page.clone();
+        Callback::from(move |p| page.set(p))
     };
     html! {
         <ContextProvider<Console> context={console}>
@@ -57,9 +67,25 @@ pub fn app() -> Html {
                 <section class="panel connect-panel" aria-label="Connection">
                     <ConnectForm />
                 </section>
-                <section class="panel log-panel" aria-label="Traffic log">
+                <section class="panel work" aria-label="Workspace">
                     <Notices />
-                    <TrafficLog />
+                    <Tabs label="Pages" names={vec!["Devices", "Gateway", "Traffic log"]} selected={*page} {on_select} />
+                    { match *page {
+                        "Gateway" => html! { <GatewayPage /> },
+                        "Traffic log" => html! { <TrafficLog /> },
+                        _ => html! {
+                            <div class="devices-page">
+                                <DeviceList />
+                                { match selected {
+                                    Some(d) => {
+                                        let device = Some(AttrValue::from(d.clone()));
+                                        html! { <DevicePage key={d} {device} /> }
+                                    }
+                                    None => html! { <p class="empty">{ "Add a device, or open one from the list." }</p> },
+                                } }
+                            </div>
+                        },
+                    } }
                 </section>
             </main>
         </ContextProvider<Console>>

@@ -1,16 +1,24 @@
 //! Connects the view to the gateway: owns the link, applies events to the
-//! store as they arrive, and asks Yew to render at most once per frame.
+//! store as they arrive, answers RPCs by the auto-reply rules, and asks Yew
+//! to render at most once per animation frame.
 
 use std::cell::{Ref, RefCell, RefMut};
-use std::rc::Rc;
+use std::rc::{Rc, Weak};
 
+use serde_json::Value;
 use yew::Callback;
 
 use super::frame::FrameScheduler;
-use crate::console::store::Store;
-use crate::core::mqtt::{ConnectOptions, Credentials, Event, QoS, Session};
+use crate::console::answers::{Answer, Outcome, SentReply};
+use crate::console::profiles::{self, Profiles};
+use crate::console::store::{Store, OWN};
+use crate::core::gateway::codec::{AttributeScope, Attributes, TelemetryEntry};
+use crate::core::gateway::{Gateway, GatewayError, GatewayEvent};
+use crate::core::mqtt::{ConnectOptions, Credentials};
+use crate::core::time::Millis;
 use crate::shell::clock::{epoch_ms, now};
 use crate::shell::link::{Link, LinkConfig, LinkStatus};
+use crate::shell::storage;
 
 /// What the connect form produces.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,35 +35,44 @@ pub struct ConnectSettings {
     pub keep_alive_secs: u16,
 }
 
-/// The topics a gateway subscribes to after every connect.
-const SUBSCRIPTIONS: &[(&str, QoS)] = &[
-    ("v1/gateway/attributes", QoS::AtLeastOnce),
-    ("v1/gateway/attributes/response", QoS::AtLeastOnce),
-    ("v1/gateway/rpc", QoS::AtLeastOnce),
-    ("v1/devices/me/attributes", QoS::AtLeastOnce),
-    ("v1/devices/me/attributes/response/+", QoS::AtLeastOnce),
-    ("v1/devices/me/rpc/request/+", QoS::AtLeastOnce),
-    ("v1/devices/me/rpc/response/+", QoS::AtLeastOnce),
-];
-
 /// The console's controller, shared by the components through a context.
 pub struct Controller {
-    link: Link<Session>,
+    link: Link<Gateway>,
     store: RefCell<Store>,
+    profiles: RefCell<Profiles>,
     frame: FrameScheduler,
     render: RefCell<Option<Callback<()>>>,
+    me: RefCell<Weak<Controller>>,
 }
 
 impl Controller {
-    /// A controller with an idle link.
+    /// A controller with an idle link and the profiles saved in this browser.
     pub fn new() -> Rc<Self> {
         let options = ConnectOptions::new("", Credentials::Anonymous);
+        let mut store = Store::default();
+        let profiles = match storage::load(profiles::STORAGE_KEY) {
+            Ok(Some(text)) => {
+                let (profiles, problem) = Profiles::from_json(&text);
+                if let Some(problem) = problem {
+                    store.notice(epoch_ms(), problem);
+                }
+                profiles
+            }
+            Ok(None) => Profiles::default(),
+            Err(problem) => {
+                store.notice(epoch_ms(), problem);
+                Profiles::default()
+            }
+        };
         let controller = Rc::new(Controller {
-            link: Link::new(Session::new(options)),
-            store: RefCell::new(Store::default()),
+            link: Link::new(Gateway::new(options)),
+            store: RefCell::new(store),
+            profiles: RefCell::new(profiles),
             frame: FrameScheduler::default(),
             render: RefCell::new(None),
+            me: RefCell::new(Weak::new()),
         });
+        *controller.me.borrow_mut() = Rc::downgrade(&controller);
         let weak = Rc::downgrade(&controller);
         controller.link.set_on_change(move || {
             if let Some(c) = weak.upgrade() {
@@ -74,7 +91,7 @@ impl Controller {
     pub fn connect(&self, settings: ConnectSettings) {
         let mut options = ConnectOptions::new(settings.client_id, settings.credentials);
         options.keep_alive_secs = settings.keep_alive_secs;
-        self.link.with(|s| s.set_options(options));
+        self.link.with(|g| g.set_options(options));
         self.link.connect(LinkConfig {
             url: settings.url,
             subprotocol: settings.subprotocol,
@@ -102,6 +119,11 @@ impl Controller {
         self.link.status()
     }
 
+    /// Read the gateway (devices, inboxes, session).
+    pub fn gateway<R>(&self, f: impl FnOnce(&Gateway) -> R) -> R {
+        self.link.read(f)
+    }
+
     /// The console state to render.
     pub fn store(&self) -> Ref<'_, Store> {
         self.store.borrow()
@@ -112,6 +134,25 @@ impl Controller {
         self.store.borrow_mut()
     }
 
+    /// The saved profiles.
+    pub fn profiles(&self) -> Ref<'_, Profiles> {
+        self.profiles.borrow()
+    }
+
+    /// Change the saved profiles and write them to localStorage (secrets only
+    /// where the profile says remember).
+    pub fn update_profiles(&self, f: impl FnOnce(&mut Profiles)) {
+        let json = {
+            let mut profiles = self.profiles.borrow_mut();
+            f(&mut profiles);
+            profiles.to_json()
+        };
+        if let Err(problem) = storage::save(profiles::STORAGE_KEY, &json) {
+            self.store.borrow_mut().notice(epoch_ms(), problem);
+        }
+        self.request_render();
+    }
+
     /// Ask for a render on the next animation frame.
     pub fn request_render(&self) {
         let render = self.render.borrow().clone();
@@ -120,25 +161,210 @@ impl Controller {
         }
     }
 
-    /// Apply every event the protocol has queued, then schedule one render.
+    /// Run a gateway action; a failure becomes a notice and comes back as text.
+    pub fn act<T>(
+        &self,
+        what: &str,
+        f: impl FnOnce(&mut Gateway, Millis) -> Result<T, GatewayError>,
+    ) -> Result<T, String> {
+        let result = self.link.with(|g| f(g, now()));
+        let result = result.map_err(|e| {
+            let text = format!("{what}: {e}");
+            self.store.borrow_mut().notice(epoch_ms(), text.clone());
+            text
+        });
+        self.request_render();
+        result
+    }
+
+    /// Register `names` with `device_type` and connect them (one connect each).
+    pub fn add_devices(&self, names: &[String], device_type: Option<&str>) -> Result<(), String> {
+        for name in names {
+            self.act(&format!("connect {name}"), |g, t| {
+                g.connect_device(t, name, device_type)
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Publish telemetry for `devices` (all in one message).
+    pub fn send_telemetry(&self, devices: &[String], entry: TelemetryEntry) -> Result<(), String> {
+        let batch: Vec<(String, Vec<TelemetryEntry>)> = devices
+            .iter()
+            .map(|d| (d.clone(), vec![entry.clone()]))
+            .collect();
+        self.act("send telemetry", |g, t| g.send_telemetry(t, &batch))?;
+        let ts = match &entry {
+            TelemetryEntry::Timed { ts, .. } => *ts,
+            TelemetryEntry::Flat(_) => epoch_ms(),
+        };
+        let mut store = self.store.borrow_mut();
+        for d in devices {
+            store.telemetry.record(d, ts, entry.values());
+        }
+        Ok(())
+    }
+
+    /// Publish the gateway's own telemetry.
+    pub fn send_own_telemetry(&self, entry: TelemetryEntry) -> Result<(), String> {
+        self.act("send gateway telemetry", |g, t| {
+            g.send_own_telemetry(t, std::slice::from_ref(&entry))
+        })?;
+        let ts = match &entry {
+            TelemetryEntry::Timed { ts, .. } => *ts,
+            TelemetryEntry::Flat(_) => epoch_ms(),
+        };
+        self.store
+            .borrow_mut()
+            .own_telemetry
+            .record(OWN, ts, entry.values());
+        Ok(())
+    }
+
+    /// Ask for attributes of `device` (or of the gateway itself when `None`).
+    pub fn request_attributes(
+        &self,
+        device: Option<&str>,
+        scope: AttributeScope,
+        keys: Vec<String>,
+    ) -> Result<(), String> {
+        let id = match device {
+            Some(d) => self.act("request attributes", |g, t| {
+                g.request_attributes(t, d, scope, &keys)
+            })?,
+            None => {
+                let (client, shared): (Vec<String>, Vec<String>) = match scope {
+                    AttributeScope::Client => (keys.clone(), vec![]),
+                    AttributeScope::Shared => (vec![], keys.clone()),
+                };
+                self.act("request gateway attributes", |g, t| {
+                    g.request_own_attributes(t, &client, &shared)
+                })?
+            }
+        };
+        self.store.borrow_mut().request_sent(Answer {
+            id,
+            device: device.map(str::to_string),
+            scope: Some(scope),
+            keys,
+            method: None,
+            outcome: Outcome::Pending,
+            sent_ms: epoch_ms(),
+            done_ms: None,
+        });
+        Ok(())
+    }
+
+    /// Call a client-side RPC of the gateway itself.
+    pub fn call_own_rpc(&self, method: &str, params: Value) -> Result<(), String> {
+        let id = self.act("call RPC", |g, t| g.call_own_rpc(t, method, params))?;
+        self.store.borrow_mut().request_sent(Answer {
+            id,
+            device: None,
+            scope: None,
+            keys: vec![],
+            method: Some(method.to_string()),
+            outcome: Outcome::Pending,
+            sent_ms: epoch_ms(),
+            done_ms: None,
+        });
+        Ok(())
+    }
+
+    /// Reply to RPC `id` of `device` (of the gateway itself when `None`).
+    pub fn reply_rpc(
+        &self,
+        device: Option<&str>,
+        id: u64,
+        data: Value,
+        auto: bool,
+    ) -> Result<(), String> {
+        match device {
+            Some(d) => self.act(&format!("reply to RPC {id} of {d}"), |g, t| {
+                g.reply_rpc(t, d, id, data.clone())
+            })?,
+            None => self.act(&format!("reply to gateway RPC {id}"), |g, t| {
+                g.reply_own_rpc(t, id, data.clone())
+            })?,
+        };
+        self.store.borrow_mut().reply_sent(SentReply {
+            device: device.map(str::to_string),
+            id,
+            data,
+            auto,
+            at_ms: epoch_ms(),
+        });
+        Ok(())
+    }
+
+    /// Publish client attributes of `device`.
+    pub fn send_attributes(
+        &self,
+        device: Option<&str>,
+        attributes: Attributes,
+    ) -> Result<(), String> {
+        match device {
+            Some(d) => self
+                .act("send attributes", |g, t| {
+                    g.send_attributes(t, &[(d, attributes)])
+                })
+                .map(|_| ()),
+            None => self
+                .act("send gateway attributes", |g, t| {
+                    g.send_own_attributes(t, &attributes)
+                })
+                .map(|_| ()),
+        }
+    }
+
+    /// Apply every event the gateway has queued, answer RPCs by rule, then
+    /// schedule one render.
     fn drain(&self) {
         let (t, wall) = (now(), epoch_ms());
-        let mut subscribe = false;
+        let mut to_answer = Vec::new();
         {
             let mut store = self.store.borrow_mut();
-            self.link.drain(|session| {
-                while let Some(event) = session.poll_event() {
-                    if matches!(event, Event::Connected { .. }) {
-                        subscribe = true;
+            self.link.drain(|g| {
+                while let Some(event) = g.poll_event() {
+                    store.apply_gateway(&event, t, wall);
+                    match event {
+                        GatewayEvent::RpcRequest {
+                            device,
+                            id,
+                            method,
+                            params,
+                        } => {
+                            if let Some(rule) = store.auto_replies.find(&device, &method) {
+                                to_answer.push((
+                                    Some(device),
+                                    id,
+                                    rule.answer(&params),
+                                    rule.delay_ms,
+                                ));
+                            }
+                        }
+                        GatewayEvent::OwnRpcRequest { id, method, params } => {
+                            if let Some(rule) = store.auto_replies.find(OWN, &method) {
+                                to_answer.push((None, id, rule.answer(&params), rule.delay_ms));
+                            }
+                        }
+                        _ => {}
                     }
-                    store.apply_session(&event, t, wall);
                 }
             });
         }
-        if subscribe {
-            let result = self.link.with(|s| s.subscribe(t, SUBSCRIPTIONS));
-            if let Err(e) = result {
-                self.store.borrow_mut().notice(wall, e.to_string());
+        for (device, id, data, delay_ms) in to_answer {
+            if delay_ms == 0 {
+                let _ = self.reply_rpc(device.as_deref(), id, data, true);
+            } else {
+                let me = self.me.borrow().clone();
+                wasm_bindgen_futures::spawn_local(async move {
+                    gloo::timers::future::TimeoutFuture::new(delay_ms.min(u32::MAX as u64) as u32)
+                        .await;
+                    if let Some(c) = me.upgrade() {
+                        let _ = c.reply_rpc(device.as_deref(), id, data, true);
+                    }
+                });
             }
         }
         self.request_render();

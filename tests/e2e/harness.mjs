@@ -101,3 +101,73 @@ export async function startRelay() {
   }
   return { url: `ws://127.0.0.1:${port}`, stop: () => proc.kill() };
 }
+
+/** Wait until `probe()` returns a truthy value, polling every 100 ms, failing after `ms`. */
+export async function until(what, probe, ms = 10_000) {
+  const deadline = Date.now() + ms;
+  let last;
+  for (;;) {
+    try { last = await probe(); if (last) return last; } catch (e) { last = e; }
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what} (last: ${last})`);
+    await new Promise((ok) => setTimeout(ok, 100));
+  }
+}
+
+async function freePort() {
+  const { createServer: netServer } = await import('node:net');
+  return new Promise((ok) => { const s = netServer().listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => ok(p)); }); });
+}
+
+async function portOpen(port) {
+  const { connect: netConnect } = await import('node:net');
+  return new Promise((ok) => { const c = netConnect(port, '127.0.0.1', () => { c.end(); ok(true); }); c.on('error', () => ok(false)); });
+}
+
+/**
+ * A broker and a platform emulator of this test file's own, on free ports,
+ * so a test may restart the broker. BG_EMULATOR_BIN names the emulator binary.
+ */
+export async function startStack() {
+  const { spawn } = await import('node:child_process');
+  const { writeFile, readFile: read, mkdtemp } = await import('node:fs/promises');
+  const { tmpdir } = await import('node:os');
+  const dir = await mkdtemp(join(tmpdir(), 'bg-e2e-'));
+  const tcp = await freePort();
+  const ws = await freePort();
+  const http = await freePort();
+  const template = await read(new URL('../../mosquitto/mosquitto.conf.in', import.meta.url), 'utf8');
+  const conf = join(dir, 'mosquitto.conf');
+  await writeFile(conf, template.replace('@TCP_PORT@', tcp).replace('@WS_PORT@', ws));
+  const stack = { dir, tcp, ws, http, wsUrl: `ws://127.0.0.1:${ws}`, emulatorUrl: `http://127.0.0.1:${http}` };
+  stack.startBroker = async () => {
+    stack.broker = spawn(process.env.BG_MOSQUITTO ?? 'mosquitto', ['-c', conf], { stdio: 'ignore' });
+    await until('mosquitto to listen', async () => (await portOpen(tcp)) && (await portOpen(ws)));
+  };
+  stack.stopBroker = async () => {
+    const exited = new Promise((ok) => stack.broker.once('exit', ok));
+    stack.broker.kill();
+    await exited;
+  };
+  await stack.startBroker();
+  const bin = process.env.BG_EMULATOR_BIN ?? new URL('../../target/debug/platform-emulator', import.meta.url).pathname;
+  stack.emulator = spawn(bin, ['--broker', `127.0.0.1:${tcp}`, '--http', `127.0.0.1:${http}`], { stdio: ['ignore', 'ignore', 'pipe'] });
+  stack.emulatorLog = '';
+  stack.emulator.stderr.on('data', (d) => { stack.emulatorLog += d; });
+  await until('the emulator to get ready', async () => stack.emulatorLog.includes('http listening'), 20_000);
+  stack.stop = async () => { stack.emulator.kill(); await stack.stopBroker().catch(() => {}); };
+  /** Call the emulator's HTTP API; resolves to { status, body }. */
+  stack.api = async (path, { method = 'GET', body } = {}) => {
+    const res = await fetch(stack.emulatorUrl + path, {
+      method, headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await res.text();
+    let parsed = text;
+    try { parsed = JSON.parse(text); } catch { /* not JSON */ }
+    return { status: res.status, body: parsed };
+  };
+  return stack;
+}
+
+/** The path segment of a device name in the emulator's API. */
+export const dev = (name) => encodeURIComponent(name);

@@ -3,6 +3,7 @@
 use web_sys::{HtmlInputElement, HtmlSelectElement};
 use yew::prelude::*;
 
+use crate::console::profiles::{AuthMode, Profile};
 use crate::core::mqtt::Credentials;
 use crate::shell::link::LinkStatus;
 use crate::view::app::use_console;
@@ -10,6 +11,8 @@ use crate::view::controller::ConnectSettings;
 
 #[derive(Clone, PartialEq)]
 struct Form {
+    name: String,
+    remember: bool,
     url: String,
     auth: String,
     token: String,
@@ -23,6 +26,8 @@ struct Form {
 impl Default for Form {
     fn default() -> Self {
         Form {
+            name: "local".into(),
+            remember: false,
             url: "ws://127.0.0.1:9001".into(),
             auth: "token".into(),
             token: String::new(),
@@ -36,6 +41,57 @@ impl Default for Form {
 }
 
 impl Form {
+    fn from_profile(p: &Profile) -> Form {
+        let auth = match p.auth {
+            AuthMode::Token => "token",
+            AuthMode::Basic => "basic",
+            AuthMode::None => "none",
+        };
+        Form {
+            name: p.name.clone(),
+            remember: p.remember_secret,
+            url: p.url.clone(),
+            auth: auth.into(),
+            token: if p.auth == AuthMode::Token {
+                p.secret.clone()
+            } else {
+                String::new()
+            },
+            client_id: p.client_id.clone(),
+            username: p.username.clone(),
+            password: if p.auth == AuthMode::Basic {
+                p.secret.clone()
+            } else {
+                String::new()
+            },
+            keep_alive: p.keep_alive_secs.to_string(),
+            subprotocol: p.subprotocol.clone(),
+        }
+    }
+
+    fn profile(&self) -> Profile {
+        let auth = match self.auth.as_str() {
+            "basic" => AuthMode::Basic,
+            "none" => AuthMode::None,
+            _ => AuthMode::Token,
+        };
+        Profile {
+            name: self.name.trim().to_string(),
+            url: self.url.trim().to_string(),
+            auth,
+            client_id: self.client_id.trim().to_string(),
+            username: self.username.clone(),
+            keep_alive_secs: self.keep_alive.trim().parse().unwrap_or(60),
+            subprotocol: self.subprotocol.clone(),
+            remember_secret: self.remember,
+            secret: match auth {
+                AuthMode::Token => self.token.trim().to_string(),
+                AuthMode::Basic => self.password.clone(),
+                AuthMode::None => String::new(),
+            },
+        }
+    }
+
     fn settings(&self) -> Result<ConnectSettings, String> {
         let keep_alive_secs: u16 = self.keep_alive.trim().parse().map_err(|_| {
             "keepalive must be a whole number of seconds from 0 to 65535".to_string()
@@ -79,8 +135,24 @@ fn non_empty(s: &str) -> Option<String> {
 #[function_component(ConnectForm)]
 pub fn connect_form() -> Html {
     let console = use_console();
-    let form = use_state(Form::default);
+    let form = {
+        let controller = console.controller.clone();
+        use_state(move || {
+            controller
+                .profiles()
+                .last_used()
+                .map(Form::from_profile)
+                .unwrap_or_default()
+        })
+    };
     let error = use_state(|| None::<String>);
+    let saved: Vec<String> = console
+        .controller
+        .profiles()
+        .list
+        .iter()
+        .map(|p| p.name.clone())
+        .collect();
 
     let text = |field: fn(&mut Form) -> &mut String| {
         let form = form.clone();
@@ -110,6 +182,10 @@ pub fn connect_form() -> Html {
             match form.settings() {
                 Ok(settings) => {
                     error.set(None);
+                    if !form.name.trim().is_empty() {
+                        let profile = form.profile();
+                        controller.update_profiles(|p| p.save(profile));
+                    }
                     controller.connect(settings);
                 }
                 Err(message) => error.set(Some(message)),
@@ -120,6 +196,37 @@ pub fn connect_form() -> Html {
         let controller = console.controller.clone();
         Callback::from(move |_| controller.disconnect())
     };
+    let on_pick = {
+        let form = form.clone();
+        let controller = console.controller.clone();
+        Callback::from(move |e: Event| {
+            let name = e.target_unchecked_into::<HtmlSelectElement>().value();
+            if let Some(p) = controller.profiles().get(&name) {
+                form.set(Form::from_profile(p));
+            }
+        })
+    };
+    let on_save = {
+        let form = form.clone();
+        let error = error.clone();
+        let controller = console.controller.clone();
+        Callback::from(move |_| {
+            if form.name.trim().is_empty() {
+                return error.set(Some("give the profile a name".into()));
+            }
+            error.set(None);
+            let profile = form.profile();
+            controller.update_profiles(|p| p.save(profile));
+        })
+    };
+    let on_delete = {
+        let form = form.clone();
+        let controller = console.controller.clone();
+        Callback::from(move |_| {
+            let name = form.name.trim().to_string();
+            controller.update_profiles(|p| p.remove(&name));
+        })
+    };
     let status = console.controller.status();
     let busy = matches!(
         status,
@@ -128,6 +235,13 @@ pub fn connect_form() -> Html {
 
     html! {
         <form class="connect-form" onsubmit={on_submit} aria-label="Connect">
+            <label for="cf-profile">{ "Saved profiles" }</label>
+            <select id="cf-profile" onchange={on_pick}>
+                <option value="" selected={!saved.contains(&form.name)}>{ if saved.is_empty() { "none saved yet" } else { "choose…" } }</option>
+                { for saved.iter().map(|n| html! { <option value={n.clone()} selected={*n == form.name}>{ n.clone() }</option> }) }
+            </select>
+            <label for="cf-name">{ "Profile name" }</label>
+            <input id="cf-name" type="text" value={form.name.clone()} oninput={text(|f| &mut f.name)} />
             <label for="cf-url">{ "URL" }</label>
             <input id="cf-url" type="text" value={form.url.clone()} oninput={text(|f| &mut f.url)}
                 placeholder="ws://host:port or wss://host/path" spellcheck="false" />
@@ -162,12 +276,25 @@ pub fn connect_form() -> Html {
                     <option value={*p} selected={form.subprotocol == *p}>{ *p }</option>
                 }) }
             </select>
+            if form.auth != "none" {
+                <label class="inline remember">
+                    <input type="checkbox" checked={form.remember}
+                        onchange={let form = form.clone(); Callback::from(move |e: Event| {
+                            let mut next = (*form).clone();
+                            next.remember = e.target_unchecked_into::<HtmlInputElement>().checked();
+                            form.set(next);
+                        })} />
+                    { " Remember the secret in this browser" }
+                </label>
+            }
             if let Some(message) = (*error).clone() {
                 <p class="form-error" role="alert">{ message }</p>
             }
             <div class="buttons">
                 <button type="submit">{ if busy { "Reconnect" } else { "Connect" } }</button>
                 <button type="button" onclick={on_disconnect} disabled={!busy}>{ "Disconnect" }</button>
+                <button type="button" onclick={on_save}>{ "Save profile" }</button>
+                <button type="button" onclick={on_delete} disabled={!saved.contains(&form.name)}>{ "Delete profile" }</button>
             </div>
         </form>
     }

@@ -1,0 +1,257 @@
+//! The device list: filter, sort, add one device or many from a pattern,
+//! act on the ticked ones. Virtualized, so ten thousand devices stay smooth.
+
+use std::rc::Rc;
+
+use web_sys::{HtmlInputElement, HtmlSelectElement};
+use yew::prelude::*;
+
+use super::virtual_list::VirtualList;
+use crate::console::natural::natural_cmp;
+use crate::console::pattern;
+use crate::core::gateway::model::DeviceState;
+use crate::shell::clock::now;
+use crate::view::app::use_console;
+use crate::view::format::ago;
+
+/// One row, copied out of the model for rendering.
+#[derive(Clone, PartialEq)]
+struct Row {
+    name: String,
+    device_type: String,
+    state: String,
+    idle_ms: u64,
+    telemetry: u64,
+    attributes: u64,
+    rpc: u64,
+}
+
+/// A device state in words.
+pub fn state_text(state: &DeviceState) -> String {
+    match state {
+        DeviceState::Connecting => "connecting".into(),
+        DeviceState::Connected => "connected".into(),
+        DeviceState::Disconnected => "disconnected".into(),
+        DeviceState::Renamed { to } => format!("renamed to {to}"),
+        DeviceState::Deleted => "deleted".into(),
+    }
+}
+
+/// The list of devices with its toolbar and add form.
+#[function_component(DeviceList)]
+pub fn device_list() -> Html {
+    let console = use_console();
+    let controller = console.controller.clone();
+    let filter = use_state(String::new);
+    let sort = use_state(|| "name".to_string());
+    let new_name = use_state(String::new);
+    let new_type = use_state(String::new);
+    let add_error = use_state(|| None::<String>);
+
+    let t = now();
+    let mut rows: Vec<Row> = controller.gateway(|g| {
+        let needle = filter.to_lowercase();
+        g.model()
+            .devices()
+            .iter()
+            .filter(|d| needle.is_empty() || d.name.to_lowercase().contains(&needle))
+            .map(|d| Row {
+                name: d.name.clone(),
+                device_type: d.device_type.clone().unwrap_or_default(),
+                state: state_text(&d.state),
+                idle_ms: t.since(d.last_activity),
+                telemetry: d.telemetry_sent,
+                attributes: d.attributes_sent,
+                rpc: d.rpc_received,
+            })
+            .collect()
+    });
+    match sort.as_str() {
+        "activity" => rows.sort_by(|a, b| {
+            a.idle_ms
+                .cmp(&b.idle_ms)
+                .then_with(|| natural_cmp(&a.name, &b.name))
+        }),
+        "state" => rows.sort_by(|a, b| {
+            a.state
+                .cmp(&b.state)
+                .then_with(|| natural_cmp(&a.name, &b.name))
+        }),
+        "type" => rows.sort_by(|a, b| {
+            a.device_type
+                .cmp(&b.device_type)
+                .then_with(|| natural_cmp(&a.name, &b.name))
+        }),
+        _ => rows.sort_by(|a, b| natural_cmp(&a.name, &b.name)),
+    }
+    let total = controller.gateway(|g| g.model().devices().len());
+    let rows = Rc::new(rows);
+    let (selected, checked) = {
+        let store = controller.store();
+        (store.selected.clone(), Rc::new(store.checked.clone()))
+    };
+    let n_checked = checked.len();
+
+    let on_add = {
+        let controller = controller.clone();
+        let new_name = new_name.clone();
+        let new_type = new_type.clone();
+        let add_error = add_error.clone();
+        Callback::from(move |e: SubmitEvent| {
+            e.prevent_default();
+            let names = match pattern::expand(&new_name) {
+                Ok(names) => names,
+                Err(message) => return add_error.set(Some(message)),
+            };
+            let device_type = (!new_type.trim().is_empty()).then(|| new_type.trim().to_string());
+            match controller.add_devices(&names, device_type.as_deref()) {
+                Ok(()) => {
+                    add_error.set(None);
+                    new_name.set(String::new());
+                    if names.len() == 1 {
+                        let mut store = controller.store_mut();
+                        store.telemetry.watch(&names[0]);
+                        store.selected = Some(names[0].clone());
+                    }
+                }
+                Err(message) => add_error.set(Some(message)),
+            }
+        })
+    };
+    let bulk = |what: &'static str| {
+        let controller = controller.clone();
+        Callback::from(move |_| {
+            let names: Vec<String> = controller.store().checked.iter().cloned().collect();
+            for name in &names {
+                let _ = match what {
+                    "connect" => controller.act(&format!("connect {name}"), |g, t| {
+                        g.connect_device(t, name, None).map(|_| ())
+                    }),
+                    "disconnect" => controller.act(&format!("disconnect {name}"), |g, t| {
+                        g.disconnect_device(t, name).map(|_| ())
+                    }),
+                    _ => controller.act(&format!("remove {name}"), |g, t| {
+                        g.remove_device(t, name).map(|_| ())
+                    }),
+                };
+            }
+            if what == "remove" {
+                let mut store = controller.store_mut();
+                store.checked.clear();
+                if store.selected.as_ref().is_some_and(|s| names.contains(s)) {
+                    store.selected = None;
+                }
+            }
+            controller.request_render();
+        })
+    };
+    let check_all = {
+        let controller = controller.clone();
+        let rows = rows.clone();
+        Callback::from(move |e: Event| {
+            let on = e.target_unchecked_into::<HtmlInputElement>().checked();
+            let mut store = controller.store_mut();
+            if on {
+                store.checked.extend(rows.iter().map(|r| r.name.clone()));
+            } else {
+                store.checked.clear();
+            }
+            drop(store);
+            controller.request_render();
+        })
+    };
+    let row = {
+        let rows = rows.clone();
+        let controller = controller.clone();
+        let checked = checked.clone();
+        Callback::from(move |i: usize| {
+            let Some(r) = rows.get(i) else {
+                return html! {};
+            };
+            let name = r.name.clone();
+            let open = {
+                let controller = controller.clone();
+                let name = name.clone();
+                Callback::from(move |_| {
+                    let mut store = controller.store_mut();
+                    store.telemetry.watch(&name);
+                    store.selected = Some(name.clone());
+                    drop(store);
+                    controller.request_render();
+                })
+            };
+            let tick = {
+                let controller = controller.clone();
+                let name = name.clone();
+                Callback::from(move |e: Event| {
+                    let on = e.target_unchecked_into::<HtmlInputElement>().checked();
+                    let mut store = controller.store_mut();
+                    if on {
+                        store.checked.insert(name.clone());
+                    } else {
+                        store.checked.remove(&name);
+                    }
+                    drop(store);
+                    controller.request_render();
+                })
+            };
+            let is_selected = selected.as_deref() == Some(name.as_str());
+            html! {
+                <div class={classes!("device-row", is_selected.then_some("selected"))}>
+                    <input type="checkbox" aria-label={format!("Select {name}")}
+                        checked={checked.contains(&name)} onchange={tick} />
+                    <button type="button" class="device-name" onclick={open}
+                        aria-label={format!("Open {name}")}>{ name.clone() }</button>
+                    <span class="device-type">{ r.device_type.clone() }</span>
+                    <span class={classes!("device-state", r.state.split(' ').next().unwrap_or("").to_string())}>{ r.state.clone() }</span>
+                    <span class="device-activity">{ ago(r.idle_ms) }</span>
+                    <span class="device-counts" title="telemetry · attributes · RPC">
+                        { format!("{} · {} · {}", r.telemetry, r.attributes, r.rpc) }
+                    </span>
+                </div>
+            }
+        })
+    };
+    html! {
+        <section class="device-list" aria-label="Devices">
+            <form class="add-device" onsubmit={on_add} aria-label="Add devices">
+                <label for="add-name">{ "Device name or pattern" }</label>
+                <input id="add-name" type="text" placeholder="Pump 7 or Sensor-{1..500}"
+                    value={(*new_name).clone()}
+                    oninput={let s = new_name.clone(); Callback::from(move |e: InputEvent| s.set(e.target_unchecked_into::<HtmlInputElement>().value()))} />
+                <label for="add-type">{ "Device type" }</label>
+                <input id="add-type" type="text" placeholder="default"
+                    value={(*new_type).clone()}
+                    oninput={let s = new_type.clone(); Callback::from(move |e: InputEvent| s.set(e.target_unchecked_into::<HtmlInputElement>().value()))} />
+                <button type="submit">{ "Add" }</button>
+                if let Some(message) = (*add_error).clone() {
+                    <p class="form-error" role="alert">{ message }</p>
+                }
+            </form>
+            <div class="toolbar" role="toolbar" aria-label="Device list controls">
+                <input type="checkbox" aria-label="Select all shown" onchange={check_all}
+                    checked={n_checked > 0 && n_checked >= rows.len()} />
+                <label for="device-filter">{ "Filter" }</label>
+                <input id="device-filter" type="search" placeholder="name contains"
+                    value={(*filter).clone()}
+                    oninput={let f = filter.clone(); Callback::from(move |e: InputEvent| f.set(e.target_unchecked_into::<HtmlInputElement>().value()))} />
+                <label for="device-sort">{ "Sort" }</label>
+                <select id="device-sort"
+                    onchange={let s = sort.clone(); Callback::from(move |e: Event| s.set(e.target_unchecked_into::<HtmlSelectElement>().value()))}>
+                    { for [("name", "name"), ("state", "state"), ("type", "type"), ("activity", "last activity")].iter().map(|(v, t)| html! {
+                        <option value={*v} selected={sort.as_str() == *v}>{ *t }</option>
+                    }) }
+                </select>
+                <span class="log-count" aria-label="Device count">{ format!("{} shown of {total} · {n_checked} selected", rows.len()) }</span>
+            </div>
+            if n_checked > 0 {
+                <div class="buttons bulk">
+                    <button type="button" onclick={bulk("connect")}>{ "Connect selected" }</button>
+                    <button type="button" onclick={bulk("disconnect")}>{ "Disconnect selected" }</button>
+                    <button type="button" onclick={bulk("remove")}>{ "Remove selected" }</button>
+                </div>
+            }
+            <VirtualList len={rows.len()} row_height={30} {row} label="Device list" class="devices" />
+        </section>
+    }
+}

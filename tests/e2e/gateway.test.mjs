@@ -1,0 +1,114 @@
+// The Gateway API end to end: the app in chromium, mosquitto, and the
+// platform emulator playing ThingsBoard, driven as a person would.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { serveApp, launch, openApp, screenshot, connect, startStack, until, dev } from './harness.mjs';
+
+let app, browser, stack, page;
+
+before(async () => {
+  app = await serveApp();
+  browser = await launch();
+  stack = await startStack();
+  page = await openApp(browser, app.url);
+  await connect(page, { url: stack.wsUrl });
+  await page.getByRole('status', { name: 'Connection status' }).getByText('Connected', { exact: true }).waitFor({ timeout: 10_000 });
+});
+after(async () => {
+  await browser?.close();
+  app?.close();
+  await stack?.stop();
+});
+
+async function addDevice(name, type) {
+  await page.getByLabel('Device name or pattern').fill(name);
+  await page.getByLabel('Device type').fill(type ?? '');
+  await page.getByRole('button', { name: 'Add', exact: true }).click();
+}
+
+async function openTab(name) {
+  await page.getByRole('tablist', { name: 'Device tabs' }).getByRole('tab', { name }).click();
+}
+
+test('a device connected from the app appears in the emulator with its type', async () => {
+  await addDevice('Pump 7', 'Water pump');
+  const device = await until('Pump 7 at the emulator', async () => {
+    const r = await stack.api(`/api/devices/${dev('Pump 7')}`);
+    return r.status === 200 && r.body.connected && r.body;
+  });
+  assert.equal(device.type, 'Water pump');
+  await page.getByRole('region', { name: 'Device Pump 7' }).getByText('connected', { exact: true }).waitFor();
+});
+
+test('telemetry and client attributes sent from the app arrive at the emulator', async () => {
+  await openTab('Telemetry');
+  await page.getByLabel('Key 1').fill('temperature');
+  await page.getByLabel('Value 1').fill('21.5');
+  await page.getByRole('button', { name: 'Send telemetry' }).click();
+  const ts = await until('temperature at the emulator', async () => {
+    const r = await stack.api(`/api/plugins/telemetry/DEVICE/${dev('Pump 7')}/values/timeseries?keys=temperature`);
+    return r.status === 200 && r.body.temperature?.[0];
+  });
+  assert.equal(Number(ts.value), 21.5);
+
+  await openTab('Attributes');
+  await page.getByLabel('Client attributes JSON').fill('{"firmware": "1.4.2"}');
+  await page.getByRole('button', { name: 'Send attributes' }).click();
+  const attr = await until('firmware at the emulator', async () => {
+    const r = await stack.api(`/api/plugins/telemetry/DEVICE/${dev('Pump 7')}/values/attributes/CLIENT_SCOPE?keys=firmware`);
+    return r.status === 200 && r.body.find?.((a) => a.key === 'firmware');
+  });
+  assert.equal(attr.value, '1.4.2');
+});
+
+test('a shared-attribute update posted to the emulator reaches the app, and a request is answered', async () => {
+  await openTab('Attributes');
+  const r = await stack.api(`/api/plugins/telemetry/DEVICE/${dev('Pump 7')}/attributes/SHARED_SCOPE`, { method: 'POST', body: { setpoint: 42 } });
+  assert.ok(r.status < 300, JSON.stringify(r));
+  const table = page.getByRole('table', { name: 'Shared attribute values' });
+  await table.getByRole('row', { name: /setpoint 42/ }).waitFor({ timeout: 10_000 });
+
+  await page.getByLabel('Scope').selectOption('shared');
+  await page.getByLabel('Keys').fill('setpoint');
+  await page.getByRole('button', { name: 'Request', exact: true }).click();
+  await page.getByRole('list', { name: 'Attribute answers' }).getByText('{"setpoint":42}').waitFor({ timeout: 10_000 });
+
+  await page.getByLabel('Keys').fill('nothing_here');
+  await page.getByRole('button', { name: 'Request', exact: true }).click();
+  await page.getByRole('list', { name: 'Attribute answers' }).getByText('not found').waitFor({ timeout: 10_000 });
+  await screenshot(page, 'gateway-attributes');
+});
+
+test('a two-way RPC posted to the emulator is answered by hand in the app and the REST call returns the reply', async () => {
+  await openTab('RPC');
+  const call = stack.api(`/api/rpc/twoway/${dev('Pump 7')}`, { method: 'POST', body: { method: 'getState', params: { verbose: true } } });
+  const inbox = page.getByRole('table', { name: 'RPC inbox' });
+  await inbox.getByRole('row', { name: /getState/ }).waitFor({ timeout: 10_000 });
+  await page.getByLabel('Reply JSON').fill('{"state": "running", "rpm": 1200}');
+  await inbox.getByRole('button', { name: /^Send reply to/ }).first().click();
+  const r = await call;
+  assert.equal(r.status, 200, JSON.stringify(r));
+  assert.deepEqual(r.body, { state: 'running', rpm: 1200 });
+  await screenshot(page, 'gateway-rpc');
+});
+
+test('after mosquitto restarts, the app reconnects, re-registers its devices, and still gets RPCs', async () => {
+  await stack.stopBroker();
+  await page.getByRole('status', { name: 'Connection status' }).getByText(/Reconnecting in \d+ s/).waitFor({ timeout: 10_000 });
+  await stack.startBroker();
+  await page.getByRole('status', { name: 'Connection status' }).getByText('Connected', { exact: true }).waitFor({ timeout: 30_000 });
+  await until('Pump 7 connected again at the emulator', async () => {
+    const r = await stack.api(`/api/devices/${dev('Pump 7')}`);
+    return r.status === 200 && r.body.connected;
+  }, 30_000);
+
+  await page.getByLabel('Method').fill('ping');
+  await page.getByLabel('Answer with').selectOption('echo');
+  await page.getByRole('button', { name: 'Add rule' }).click();
+  const r = await until('the RPC after the restart to be answered', async () => {
+    const res = await stack.api(`/api/rpc/twoway/${dev('Pump 7')}`, { method: 'POST', body: { method: 'ping', params: { n: 1 }, timeout: 5000 } });
+    return res.status === 200 && res;
+  }, 30_000);
+  assert.deepEqual(r.body, { n: 1 });
+  assert.deepEqual(page.errors, []);
+});
