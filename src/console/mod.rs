@@ -6,6 +6,7 @@ pub mod auto_reply;
 pub mod natural;
 pub mod pattern;
 pub mod profiles;
+pub mod simulator;
 pub mod store;
 pub mod telemetry;
 pub mod text;

@@ -11,6 +11,7 @@ use yew::Callback;
 use super::frame::FrameScheduler;
 use crate::console::answers::{Answer, Outcome, SentReply};
 use crate::console::profiles::{self, Profiles};
+use crate::console::simulator::{SimConfig, Simulator};
 use crate::console::store::{Store, OWN};
 use crate::core::gateway::codec::{AttributeScope, Attributes, TelemetryEntry};
 use crate::core::gateway::{Gateway, GatewayError, GatewayEvent};
@@ -43,6 +44,8 @@ pub struct Controller {
     frame: FrameScheduler,
     render: RefCell<Option<Callback<()>>>,
     me: RefCell<Weak<Controller>>,
+    simulator: RefCell<Option<Simulator>>,
+    sim_timer: RefCell<Option<gloo::timers::callback::Interval>>,
 }
 
 impl Controller {
@@ -71,6 +74,8 @@ impl Controller {
             frame: FrameScheduler::default(),
             render: RefCell::new(None),
             me: RefCell::new(Weak::new()),
+            simulator: RefCell::new(None),
+            sim_timer: RefCell::new(None),
         });
         *controller.me.borrow_mut() = Rc::downgrade(&controller);
         let weak = Rc::downgrade(&controller);
@@ -187,22 +192,66 @@ impl Controller {
         Ok(())
     }
 
-    /// Publish telemetry for `devices` (all in one message).
+    /// Publish the same telemetry entry for `devices` (in one message, split
+    /// by the gateway only where it would be too large).
     pub fn send_telemetry(&self, devices: &[String], entry: TelemetryEntry) -> Result<(), String> {
-        let batch: Vec<(String, Vec<TelemetryEntry>)> = devices
-            .iter()
-            .map(|d| (d.clone(), vec![entry.clone()]))
-            .collect();
-        self.act("send telemetry", |g, t| g.send_telemetry(t, &batch))?;
-        let ts = match &entry {
-            TelemetryEntry::Timed { ts, .. } => *ts,
-            TelemetryEntry::Flat(_) => epoch_ms(),
-        };
+        self.send_telemetry_batch(devices.iter().map(|d| (d.clone(), entry.clone())).collect())
+    }
+
+    /// Publish one telemetry entry per device, all in one message.
+    pub fn send_telemetry_batch(&self, batch: Vec<(String, TelemetryEntry)>) -> Result<(), String> {
+        let grouped: Vec<(String, Vec<TelemetryEntry>)> =
+            batch.into_iter().map(|(d, e)| (d, vec![e])).collect();
+        self.act("send telemetry", |g, t| g.send_telemetry(t, &grouped))?;
+        let wall = epoch_ms();
         let mut store = self.store.borrow_mut();
-        for d in devices {
-            store.telemetry.record(d, ts, entry.values());
+        for (device, entries) in &grouped {
+            for entry in entries {
+                let ts = match entry {
+                    TelemetryEntry::Timed { ts, .. } => *ts,
+                    TelemetryEntry::Flat(_) => wall,
+                };
+                store.telemetry.record(device, ts, entry.values());
+            }
         }
         Ok(())
+    }
+
+    /// Start simulating telemetry (replacing a running simulation).
+    pub fn start_simulation(&self, config: SimConfig) -> Result<(), String> {
+        let interval_ms = config.interval_ms;
+        let sim = Simulator::new(config)?;
+        *self.simulator.borrow_mut() = Some(sim);
+        let me = self.me.borrow().clone();
+        let interval = gloo::timers::callback::Interval::new(interval_ms, move || {
+            let Some(c) = me.upgrade() else { return };
+            let batch = match c.simulator.borrow_mut().as_mut() {
+                Some(sim) => sim.tick(js_sys::Math::random),
+                None => return,
+            };
+            let batch = batch.into_iter().map(|(d, v)| (d, TelemetryEntry::flat(v))).collect();
+            if c.send_telemetry_batch(batch).is_err() {
+                c.stop_simulation();
+            }
+        });
+        *self.sim_timer.borrow_mut() = Some(interval);
+        self.request_render();
+        Ok(())
+    }
+
+    /// Stop the simulation, if one runs.
+    pub fn stop_simulation(&self) {
+        self.sim_timer.borrow_mut().take();
+        self.simulator.borrow_mut().take();
+        self.request_render();
+    }
+
+    /// The running simulation's devices, keys, interval and ticks so far.
+    pub fn simulation(&self) -> Option<(SimConfig, u64)> {
+        self.simulator
+            .borrow()
+            .as_ref()
+            .map(|s| (s.config().clone(), s.ticks()))
     }
 
     /// Publish the gateway's own telemetry.

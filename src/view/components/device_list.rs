@@ -6,6 +6,7 @@ use std::rc::Rc;
 use web_sys::{HtmlInputElement, HtmlSelectElement};
 use yew::prelude::*;
 
+use super::simulator_panel::SimulatorPanel;
 use super::virtual_list::VirtualList;
 use crate::console::natural::natural_cmp;
 use crate::console::pattern;
@@ -212,6 +213,7 @@ pub fn device_list() -> Html {
             }
         })
     };
+    let simulating = controller.simulation().is_some();
     html! {
         <section class="device-list" aria-label="Devices">
             <form class="add-device" onsubmit={on_add} aria-label="Add devices">
@@ -244,6 +246,9 @@ pub fn device_list() -> Html {
                 </select>
                 <span class="log-count" aria-label="Device count">{ format!("{} shown of {total} · {n_checked} selected", rows.len()) }</span>
             </div>
+            if n_checked > 0 || simulating {
+                <SimulatorPanel />
+            }
             if n_checked > 0 {
                 <div class="buttons bulk">
                     <button type="button" onclick={bulk("connect")}>{ "Connect selected" }</button>

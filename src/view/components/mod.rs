@@ -6,6 +6,7 @@ pub mod device_list;
 pub mod gateway_page;
 pub mod json_editor;
 pub mod notices;
+pub mod simulator_panel;
 pub mod status_bar;
 pub mod tabs;
 pub mod traffic_log;
