@@ -69,12 +69,15 @@ pub async fn run(args: Args) -> Result<(), String> {
     let mut broker = hub.broker_states();
     let signal = shutdown_signal();
     tokio::pin!(signal);
-    tokio::select! {
-        _ = &mut signal => {}
-        _ = broker.wait_for(|s| *s == BrokerState::Subscribed) => {
-            eprintln!("emulator: http listening on http://{address}");
-            signal.await;
-        }
+    // The watch guard returned by `wait_for` must not outlive this
+    // statement: holding it would block every later broker-state update.
+    let ready = tokio::select! {
+        _ = &mut signal => false,
+        subscribed = broker.wait_for(|s| *s == BrokerState::Subscribed) => subscribed.is_ok(),
+    };
+    if ready {
+        eprintln!("emulator: http listening on http://{address}");
+        signal.await;
     }
 
     log("shutting down");

@@ -3,7 +3,9 @@
 //! the route table.
 
 use crate::hub::{now_ms, BrokerState, Hub};
-use crate::platform::{CommandError, RpcCall, RpcReply, RpcStatus, Scope, Target, TsQuery};
+use crate::platform::{
+    CommandError, Outgoing, RpcCall, RpcReply, RpcStatus, Scope, Target, TsQuery,
+};
 use axum::body::Bytes;
 use axum::extract::rejection::RawPathParamsRejection;
 use axum::extract::{FromRequestParts, Query, RawPathParams, State};
@@ -86,23 +88,32 @@ pub fn router(hub: Arc<Hub>) -> Router {
 
 // ---- plumbing ----
 
-/// A JSON error body `{"status":N,"message":"..."}`.
-fn error(status: u16, message: impl Into<String>) -> Response {
-    let code = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let body = json!({"status": status, "message": message.into()});
-    (code, Json(body)).into_response()
+/// A JSON error `{"status":N,"message":"..."}` (rendered by
+/// [`CommandError`]'s `IntoResponse`).
+fn error(status: u16, message: impl Into<String>) -> CommandError {
+    CommandError {
+        status,
+        message: message.into(),
+    }
 }
 
 impl IntoResponse for CommandError {
     fn into_response(self) -> Response {
-        error(self.status, self.message)
+        let code = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let body = json!({"status": self.status, "message": self.message});
+        (code, Json(body)).into_response()
     }
 }
 
-type Result<T> = std::result::Result<T, Response>;
+type Result<T> = std::result::Result<T, CommandError>;
 
-fn command<T>(r: std::result::Result<T, CommandError>) -> Result<T> {
-    r.map_err(IntoResponse::into_response)
+/// Splits a command's result for [`Hub::apply`]: messages to publish only
+/// on success.
+fn split<T>(r: Result<(T, Vec<Outgoing>)>) -> (Result<T>, Vec<Outgoing>) {
+    match r {
+        Ok((value, out)) => (Ok(value), out),
+        Err(e) => (Err(e), Vec::new()),
+    }
 }
 
 /// Path parameters: `{name}` selects a sub-device, its absence the gateway.
@@ -113,7 +124,7 @@ struct Route {
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for Route {
-    type Rejection = Response;
+    type Rejection = CommandError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self> {
         let mut other: HashMap<String, String> =
@@ -180,7 +191,7 @@ fn json_body(body: &Bytes) -> Result<Value> {
     serde_json::from_slice(body).map_err(|e| error(400, format!("Invalid JSON body: {e}")))
 }
 
-async fn not_found() -> Response {
+async fn not_found() -> CommandError {
     error(404, "No such route")
 }
 
@@ -207,12 +218,12 @@ async fn create_device(State(hub): Shared, body: Bytes) -> Result<Response> {
         return Err(error(400, "Device name should be specified!"));
     };
     let device_type = body.get("type").and_then(Value::as_str);
-    let summary = command(hub.apply(|p, now| (p.create_device(name, device_type, now), vec![])))?;
+    let summary = hub.apply(|p, now| (p.create_device(name, device_type, now), vec![]))?;
     Ok(Json(summary).into_response())
 }
 
 async fn device_summary(State(hub): Shared, route: Route) -> Result<Response> {
-    let summary = command(hub.read(|p| p.device_summary(&route.target)))?;
+    let summary = hub.read(|p| p.device_summary(&route.target))?;
     Ok(Json(summary).into_response())
 }
 
@@ -220,10 +231,7 @@ async fn delete_device(State(hub): Shared, route: Route) -> Result<Response> {
     let Target::Device(name) = route.target else {
         return Err(error(400, "The gateway cannot be deleted"));
     };
-    command(hub.apply(|p, now| match p.delete_device(&name, now) {
-        Ok(out) => (Ok(()), out),
-        Err(e) => (Err(e), vec![]),
-    }))?;
+    hub.apply(|p, now| split(p.delete_device(&name, now).map(|out| ((), out))))?;
     Ok(StatusCode::OK.into_response())
 }
 
@@ -235,10 +243,7 @@ async fn rename_device(State(hub): Shared, route: Route, body: Bytes) -> Result<
     let Some(new) = body.get("name").and_then(Value::as_str) else {
         return Err(error(400, "Body must be {\"name\": \"new name\"}"));
     };
-    let summary = command(hub.apply(|p, now| match p.rename_device(&old, new, now) {
-        Ok((summary, out)) => (Ok(summary), out),
-        Err(e) => (Err(e), vec![]),
-    }))?;
+    let summary = hub.apply(|p, now| split(p.rename_device(&old, new, now)))?;
     Ok(Json(summary).into_response())
 }
 
@@ -263,13 +268,13 @@ async fn disconnect_notice(State(hub): Shared, route: Route, body: Bytes) -> Res
 }
 
 async fn timeseries_keys(State(hub): Shared, route: Route) -> Result<Response> {
-    let keys = command(hub.read(|p| p.timeseries_keys(&route.target)))?;
+    let keys = hub.read(|p| p.timeseries_keys(&route.target))?;
     Ok(Json(keys).into_response())
 }
 
 async fn attribute_keys(State(hub): Shared, route: Route) -> Result<Response> {
     let scope = route.scope()?;
-    let attrs = command(hub.read(|p| p.attributes(&route.target, scope, None)))?;
+    let attrs = hub.read(|p| p.attributes(&route.target, scope, None))?;
     let keys: Vec<String> = attrs.into_iter().map(|a| a.key).collect();
     Ok(Json(keys).into_response())
 }
@@ -287,14 +292,14 @@ async fn timeseries(State(hub): Shared, route: Route, Query(q): Params) -> Resul
             .get("useStrictDataTypes")
             .is_some_and(|s| s.eq_ignore_ascii_case("true")),
     };
-    let values = command(hub.read(|p| p.timeseries(&route.target, &query)))?;
+    let values = hub.read(|p| p.timeseries(&route.target, &query))?;
     Ok(Json(values).into_response())
 }
 
 async fn attributes(State(hub): Shared, route: Route, Query(q): Params) -> Result<Response> {
     let scope = route.scope()?;
     let keys = keys_param(&q);
-    let attrs = command(hub.read(|p| p.attributes(&route.target, scope, keys.as_deref())))?;
+    let attrs = hub.read(|p| p.attributes(&route.target, scope, keys.as_deref()))?;
     Ok(Json(attrs).into_response())
 }
 
@@ -306,12 +311,12 @@ async fn save_attributes(State(hub): Shared, route: Route, body: Bytes) -> Resul
         ));
     }
     let body = json_body(&body)?;
-    command(
-        hub.apply(|p, now| match p.save_shared(&route.target, &body, now) {
-            Ok(out) => (Ok(()), out),
-            Err(e) => (Err(e), vec![]),
-        }),
-    )?;
+    hub.apply(|p, now| {
+        split(
+            p.save_shared(&route.target, &body, now)
+                .map(|out| ((), out)),
+        )
+    })?;
     Ok(StatusCode::OK.into_response())
 }
 
@@ -320,12 +325,12 @@ async fn delete_attributes(State(hub): Shared, route: Route, Query(q): Params) -
         return Err(error(400, "Scope required"));
     };
     let keys = keys_param(&q).unwrap_or_default();
-    command(hub.apply(
-        |p, _| match p.delete_attributes(&route.target, scope, &keys) {
-            Ok(out) => (Ok(()), out),
-            Err(e) => (Err(e), vec![]),
-        },
-    ))?;
+    hub.apply(|p, _| {
+        split(
+            p.delete_attributes(&route.target, scope, &keys)
+                .map(|out| ((), out)),
+        )
+    })?;
     Ok(StatusCode::OK.into_response())
 }
 
@@ -358,10 +363,7 @@ async fn rpc(hub: Arc<Hub>, target: Target, body: Bytes, oneway: bool) -> Result
         timeout_ms,
     };
     let mut changes = hub.changes();
-    let seq = command(hub.apply(|p, now| match p.send_rpc(&target, call, now) {
-        Ok((seq, out)) => (Ok(seq), out),
-        Err(e) => (Err(e), vec![]),
-    }))?;
+    let seq = hub.apply(|p, now| split(p.send_rpc(&target, call, now)))?;
     loop {
         let Some((status, reply, expiration, rpc_id)) = hub.read(|p| {
             p.rpc(seq)
@@ -376,7 +378,8 @@ async fn rpc(hub: Arc<Hub>, target: Target, body: Bytes, oneway: bool) -> Result
                     Some(RpcReply::NotJson(text)) => error(
                         406,
                         format!("The device replied with non-JSON text: {text:?}"),
-                    ),
+                    )
+                    .into_response(),
                     None => StatusCode::OK.into_response(),
                 })
             }

@@ -71,16 +71,27 @@ export async function screenshot(page, name) {
 }
 
 /** Publish with the real mosquitto_pub to the test broker. */
-export async function mosquittoPub(topic, message, extra = []) {
-  await run('mosquitto_pub', ['-h', '127.0.0.1', '-p', env.tcpPort, '-q', '1', '-t', topic, '-m', message, ...extra]);
+export async function mosquittoPub(topic, message, extra = [], port = env.tcpPort) {
+  await run('mosquitto_pub', ['-h', '127.0.0.1', '-p', String(port), '-q', '1', '-t', topic, '-m', message, ...extra]);
+}
+
+/** Publish every line of `lines` as one message with the real mosquitto_pub (-l). */
+export async function mosquittoPubLines(topic, lines, port = env.tcpPort) {
+  const { spawn } = await import('node:child_process');
+  const proc = spawn('mosquitto_pub', ['-h', '127.0.0.1', '-p', String(port), '-q', '1', '-t', topic, '-l'], { stdio: ['pipe', 'ignore', 'inherit'] });
+  const done = new Promise((ok, fail) => proc.on('exit', (code) => (code === 0 ? ok() : fail(new Error(`mosquitto_pub exited ${code}`)))));
+  proc.stdin.end(lines.join('\n') + '\n');
+  await done;
 }
 
 /** Fill the connect form and connect; waits for "Connected". */
-export async function connect(page, { url = env.wsUrl, token = 'e2e-gateway-token', subprotocol = 'mqtt' } = {}) {
+export async function connect(page, { url = env.wsUrl, token = 'e2e-gateway-token', subprotocol = 'mqtt', profile, remember } = {}) {
+  if (profile) await page.getByLabel('Profile name').fill(profile);
   await page.getByLabel('URL').fill(url);
   await page.getByLabel('Subprotocol').selectOption(subprotocol);
   await page.getByLabel('Authentication').selectOption('token');
   await page.getByLabel('Access token').fill(token);
+  if (remember !== undefined) await page.getByLabel('Remember the secret in this browser').setChecked(remember);
   await page.getByRole('button', { name: /^(Connect|Reconnect)$/ }).click();
 }
 
