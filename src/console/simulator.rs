@@ -61,7 +61,10 @@ impl Simulator {
         for (d, device) in self.config.devices.iter().enumerate() {
             let mut map = Map::new();
             for (k, key) in self.config.keys.iter().enumerate() {
-                let v = self.values.entry((d, k)).or_insert_with(|| 20.0 + random() * 10.0);
+                let v = self
+                    .values
+                    .entry((d, k))
+                    .or_insert_with(|| 20.0 + random() * 10.0);
                 *v = (*v + (random() - 0.5) * 2.0).clamp(-1000.0, 1000.0);
                 let rounded = (*v * 100.0).round() / 100.0;
                 map.insert(key.trim().to_string(), Value::from(rounded));
@@ -93,7 +96,9 @@ mod tests {
             seed
         });
         assert_eq!(batch.len(), 2);
-        assert!(batch.iter().all(|(_, m)| m.contains_key("t") && m.contains_key("h")));
+        assert!(batch
+            .iter()
+            .all(|(_, m)| m.contains_key("t") && m.contains_key("h")));
         assert_eq!(sim.ticks(), 1);
     }
 
@@ -109,7 +114,9 @@ mod tests {
     fn a_simulation_without_devices_keys_or_with_a_tiny_interval_is_refused() {
         let mut c = config();
         c.devices.clear();
-        assert!(Simulator::new(c).unwrap_err().contains("select the devices"));
+        assert!(Simulator::new(c)
+            .unwrap_err()
+            .contains("select the devices"));
         let mut c = config();
         c.keys = vec![" ".into()];
         assert!(Simulator::new(c).unwrap_err().contains("telemetry keys"));

@@ -229,7 +229,10 @@ impl Controller {
                 Some(sim) => sim.tick(js_sys::Math::random),
                 None => return,
             };
-            let batch = batch.into_iter().map(|(d, v)| (d, TelemetryEntry::flat(v))).collect();
+            let batch = batch
+                .into_iter()
+                .map(|(d, v)| (d, TelemetryEntry::flat(v)))
+                .collect();
             if c.send_telemetry_batch(batch).is_err() {
                 c.stop_simulation();
             }

@@ -13,6 +13,7 @@ test('connects through the form and shows a message published by mosquitto_pub i
   const status = page.getByRole('status', { name: 'Connection status' });
   await status.getByText('Connected', { exact: true }).waitFor({ timeout: 10_000 });
 
+  await page.getByRole('tablist', { name: 'Pages' }).getByRole('tab', { name: 'Traffic log' }).click();
   const payload = JSON.stringify({ device: 'E2E Pump', data: { id: 0, method: 'ping', params: { from: 'mosquitto_pub' } } });
   await mosquittoPub('v1/gateway/rpc', payload);
   const row = page.getByRole('list', { name: 'Packets' }).getByRole('button', { name: /in PUBLISH v1\/gateway\/rpc/ });
@@ -40,6 +41,7 @@ test('connects through a websockify relay with the binary subprotocol (README se
     await connect(page, { url: relay.url, subprotocol: 'binary' });
     const status = page.getByRole('status', { name: 'Connection status' });
     await status.getByText('Connected', { exact: true }).waitFor({ timeout: 10_000 });
+    await page.getByRole('tablist', { name: 'Pages' }).getByRole('tab', { name: 'Traffic log' }).click();
     await mosquittoPub('v1/gateway/attributes', JSON.stringify({ device: 'Relay Pump', data: { via: 'websockify' } }));
     await page.getByRole('list', { name: 'Packets' })
       .getByRole('button', { name: /in PUBLISH v1\/gateway\/attributes/ }).first().waitFor({ timeout: 10_000 });

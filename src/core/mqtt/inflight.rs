@@ -6,9 +6,11 @@
 //! oldest queued one gets a packet id, is sent and moves into the in-flight
 //! table, where it stays until its PUBACK comes or its deadline passes. The
 //! table survives a lost connection: its publishes are resent with DUP after
-//! the next CONNACK, in the order they were first sent.
+//! the next CONNACK, in the order they were first sent. That order is kept by
+//! a launch sequence number, not by [`PublishId`]: a caller may reserve an id
+//! early and publish with it later, after publishes with higher ids.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeSet, HashMap, VecDeque};
 
 use mqttbytes::v4::Publish;
 
@@ -44,20 +46,32 @@ impl PacketIds {
 /// A publish that has been sent and awaits its PUBACK.
 #[derive(Debug, Clone)]
 pub(crate) struct InFlight {
+    /// Launch sequence number: the order in which publishes were sent.
+    seq: u64,
+    /// Which call to `publish` it came from.
+    id: PublishId,
     /// The packet as sent (its `pkid` set).
     pub publish: Publish,
     /// When it times out; `None` while disconnected.
     deadline: Option<Millis>,
 }
 
-/// QoS 1 publishes: those in flight (by packet id, in send order) and those
-/// queued behind them.
+/// QoS 1 publishes: those in flight (by packet id, each with its launch
+/// sequence number) and those queued behind them.
+///
+/// The in-flight table is a hash map, not an ordered map: it keeps its
+/// capacity from batch to batch, so a steady flow of publishes allocates no
+/// tree nodes for it. Send order is only needed for resends (rare) and is
+/// recovered then by sorting on the sequence number.
 #[derive(Debug, Default)]
 pub(crate) struct Outbox {
-    inflight: BTreeMap<PublishId, InFlight>,
-    by_pkid: HashMap<u16, PublishId>,
-    deadlines: BTreeSet<(Millis, PublishId)>,
+    inflight: HashMap<u16, InFlight>,
+    /// (deadline, launch sequence number, packet id) of each publish in
+    /// flight while connected: the earliest first, ties in send order.
+    deadlines: BTreeSet<(Millis, u64, u16)>,
     queue: VecDeque<(PublishId, Publish)>,
+    /// The launch sequence number of the next publish sent.
+    next_seq: u64,
 }
 
 impl Outbox {
@@ -73,7 +87,7 @@ impl Outbox {
 
     /// Whether a publish with this packet id awaits its PUBACK.
     pub fn has_pkid(&self, pkid: u16) -> bool {
-        self.by_pkid.contains_key(&pkid)
+        self.inflight.contains_key(&pkid)
     }
 
     /// Put a publish at the back of the queue.
@@ -86,50 +100,50 @@ impl Outbox {
         !self.queue.is_empty()
     }
 
-    /// Move the oldest queued publish into flight with `pkid`, timing out at
-    /// `deadline`; returns it for sending.
+    /// Move the oldest queued publish into flight with `pkid` (not in flight
+    /// already), timing out at `deadline`; returns it for sending.
     pub fn launch(&mut self, pkid: u16, deadline: Millis) -> Option<(PublishId, &Publish)> {
         let (id, mut publish) = self.queue.pop_front()?;
         publish.pkid = pkid;
         publish.dup = false;
-        self.by_pkid.insert(pkid, id);
-        self.deadlines.insert((deadline, id));
-        let entry = self.inflight.entry(id).or_insert(InFlight {
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        self.deadlines.insert((deadline, seq, pkid));
+        let entry = self.inflight.entry(pkid).insert_entry(InFlight {
+            seq,
+            id,
             publish,
             deadline: Some(deadline),
         });
-        Some((id, &entry.publish))
+        Some((id, &entry.into_mut().publish))
     }
 
     /// The PUBACK for `pkid` came: the publish leaves flight. `None` if no
     /// publish with that id is in flight (a duplicate or unknown PUBACK).
     pub fn ack(&mut self, pkid: u16) -> Option<PublishId> {
-        let id = self.by_pkid.remove(&pkid)?;
-        if let Some(entry) = self.inflight.remove(&id) {
-            if let Some(deadline) = entry.deadline {
-                self.deadlines.remove(&(deadline, id));
-            }
+        let entry = self.inflight.remove(&pkid)?;
+        if let Some(deadline) = entry.deadline {
+            self.deadlines.remove(&(deadline, entry.seq, pkid));
         }
-        Some(id)
+        Some(entry.id)
     }
 
     /// The earliest PUBACK deadline.
     pub fn next_deadline(&self) -> Option<Millis> {
-        self.deadlines.first().map(|(at, _)| *at)
+        self.deadlines.first().map(|(at, _, _)| *at)
     }
 
     /// Take out of flight every publish whose deadline is at or before `now`,
-    /// oldest deadline first.
+    /// oldest deadline first (ties in send order).
     pub fn expire(&mut self, now: Millis) -> Vec<(PublishId, Publish)> {
         let mut expired = Vec::new();
-        while let Some(&(at, id)) = self.deadlines.first() {
+        while let Some(&(at, _, pkid)) = self.deadlines.first() {
             if at > now {
                 break;
             }
             self.deadlines.pop_first();
-            if let Some(entry) = self.inflight.remove(&id) {
-                self.by_pkid.remove(&entry.publish.pkid);
-                expired.push((id, entry.publish));
+            if let Some(entry) = self.inflight.remove(&pkid) {
+                expired.push((entry.id, entry.publish));
             }
         }
         expired
@@ -147,12 +161,14 @@ impl Outbox {
     /// and return them in the order they were first sent, for resending.
     pub fn prepare_resend(&mut self, deadline: Millis) -> impl Iterator<Item = &Publish> {
         self.deadlines.clear();
-        for (id, entry) in self.inflight.iter_mut() {
+        for (pkid, entry) in self.inflight.iter_mut() {
             entry.publish.dup = true;
             entry.deadline = Some(deadline);
-            self.deadlines.insert((deadline, *id));
+            self.deadlines.insert((deadline, entry.seq, *pkid));
         }
-        self.inflight.values().map(|entry| &entry.publish)
+        let mut order: Vec<&InFlight> = self.inflight.values().collect();
+        order.sort_unstable_by_key(|entry| entry.seq);
+        order.into_iter().map(|entry| &entry.publish)
     }
 }
 

@@ -50,10 +50,19 @@ struct PendingSubscribe {
     filters: Vec<String>,
 }
 
+/// The largest capacity a fresh transmit buffer starts with (256 KiB).
+const MAX_TX_CAPACITY: usize = 256 * 1024;
+
 /// The bytes to write, and when we last wrote.
 #[derive(Debug, Default)]
 struct Tx {
     out: BytesMut,
+    /// The capacity a fresh buffer starts with at its first write: the size
+    /// the last handed-out buffer reached, rounded up to a power of two and
+    /// capped at [`MAX_TX_CAPACITY`]. The buffer handed out by
+    /// `poll_transmit` belongs to the caller, so each batch needs a new one;
+    /// sizing it up front spares the doublings from empty.
+    next_capacity: usize,
     last_sent: Millis,
     /// A packet that could not be encoded (a bug, or an input that slipped
     /// past the checks); the session ends at the end of the current call.
@@ -63,6 +72,9 @@ struct Tx {
 impl Tx {
     /// Queue `packet` for the transport and log it.
     fn send(&mut self, now: Millis, packet: Outgoing<'_>, events: &mut VecDeque<Event>) {
+        if self.out.capacity() == 0 && self.next_capacity > 0 {
+            self.out = BytesMut::with_capacity(self.next_capacity);
+        }
         match packet.write(&mut self.out) {
             Ok(()) => {
                 self.last_sent = now;
@@ -74,6 +86,15 @@ impl Tx {
                     .get_or_insert(format!("could not encode {kind}: {why}"));
             }
         }
+    }
+}
+
+/// The QoS a publish asked at `qos` goes out with: QoS 2 is sent as QoS 1
+/// (ThingsBoard does not support QoS 2).
+fn sent_qos(qos: QoS) -> QoS {
+    match qos {
+        QoS::ExactlyOnce => QoS::AtLeastOnce,
+        other => other,
     }
 }
 
@@ -251,10 +272,16 @@ impl Session {
 
     /// Everything queued for the transport since the last call, as one buffer
     /// (one WebSocket message), or `None` if nothing is queued.
+    ///
+    /// The next buffer starts with room for as many bytes as this one holds
+    /// (rounded up to a power of two, at most 256 KiB), allocated at its first
+    /// write, so a steady flow of batches does not regrow it from empty.
     pub fn poll_transmit(&mut self) -> Option<Vec<u8>> {
         if self.tx.out.is_empty() {
             return None;
         }
+        let len = self.tx.out.len();
+        self.tx.next_capacity = len.next_power_of_two().min(MAX_TX_CAPACITY);
         Some(Vec::from(mem::take(&mut self.tx.out)))
     }
 
@@ -277,12 +304,52 @@ impl Session {
         payload: Bytes,
         qos: QoS,
     ) -> Result<PublishId, SessionError> {
+        self.check_publish(topic, payload.len(), qos)?;
+        let id = self.reserve_publish_id();
+        self.publish_checked(now, id, topic, payload, qos);
+        Ok(id)
+    }
+
+    /// As [`Session::publish`], with an id taken earlier from
+    /// [`Session::reserve_publish_id`], for a caller that holds a publish
+    /// back (e.g. while offline) but must hand out its id at once. Each
+    /// reserved id must be used at most once. Publishes in flight are resent
+    /// in the order they were sent, whatever their ids.
+    pub fn publish_reserved(
+        &mut self,
+        now: Millis,
+        id: PublishId,
+        topic: &str,
+        payload: Bytes,
+        qos: QoS,
+    ) -> Result<(), SessionError> {
+        debug_assert!(id.0 < self.next_publish, "{id:?} was never reserved");
+        self.check_publish(topic, payload.len(), qos)?;
+        self.publish_checked(now, id, topic, payload, qos);
+        Ok(())
+    }
+
+    /// A fresh publish id, never handed out before, for a later
+    /// [`Session::publish_reserved`].
+    pub fn reserve_publish_id(&mut self) -> PublishId {
+        let id = PublishId(self.next_publish);
+        self.next_publish += 1;
+        id
+    }
+
+    /// Whether [`Session::publish`] would accept a `payload_len`-byte payload
+    /// on `topic` at `qos` now: a valid topic, a packet within
+    /// `max_packet_size` ([`SessionError::PublishTooLarge`] otherwise), and a
+    /// connected session for QoS 0. Nothing is queued.
+    pub fn check_publish(
+        &self,
+        topic: &str,
+        payload_len: usize,
+        qos: QoS,
+    ) -> Result<(), SessionError> {
         check_topic(topic)?;
-        let qos = match qos {
-            QoS::ExactlyOnce => QoS::AtLeastOnce,
-            other => other,
-        };
-        let size = publish_size(topic.len(), payload.len(), qos);
+        let qos = sent_qos(qos);
+        let size = publish_size(topic.len(), payload_len, qos);
         let max = self.options.max_packet_size;
         if size > max {
             return Err(SessionError::PublishTooLarge { size, max });
@@ -290,8 +357,43 @@ impl Session {
         if qos == QoS::AtMostOnce && self.state != SessionState::Connected {
             return Err(SessionError::NotConnected);
         }
-        let id = PublishId(self.next_publish);
-        self.next_publish += 1;
+        Ok(())
+    }
+
+    /// Bytes a PUBLISH of `payload_len` bytes on `topic` at `qos` takes on
+    /// the wire: fixed header, topic, packet id (QoS 1 and 2) and payload.
+    /// This is the size compared with `max_packet_size`.
+    pub fn publish_size(topic: &str, payload_len: usize, qos: QoS) -> usize {
+        publish_size(topic.len(), payload_len, sent_qos(qos))
+    }
+
+    /// The largest payload a PUBLISH on `topic` at `qos` may carry within
+    /// `max_packet_size` (0 if not even an empty one fits).
+    pub fn max_payload_len(&self, topic: &str, qos: QoS) -> usize {
+        let max = self.options.max_packet_size;
+        let empty = Session::publish_size(topic, 0, qos);
+        if empty > max {
+            return 0;
+        }
+        // The remaining-length field grows by at most 3 bytes: step down
+        // from the largest candidate until the whole packet fits.
+        let mut len = max - empty;
+        while len > 0 && Session::publish_size(topic, len, qos) > max {
+            len -= 1;
+        }
+        len
+    }
+
+    /// Queue or send a publish that passed [`Session::check_publish`].
+    fn publish_checked(
+        &mut self,
+        now: Millis,
+        id: PublishId,
+        topic: &str,
+        payload: Bytes,
+        qos: QoS,
+    ) {
+        let qos = sent_qos(qos);
         let publish = Publish::from_bytes(topic, qos, payload);
         if qos == QoS::AtMostOnce {
             self.tx
@@ -302,7 +404,6 @@ impl Session {
             self.drain_queue(now);
         }
         self.finish();
-        Ok(id)
     }
 
     /// Subscribe to `filters`; needs a connected session. The SUBACK arrives as

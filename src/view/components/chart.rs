@@ -67,7 +67,7 @@ fn draw(canvas: &HtmlCanvasElement, points: &[(u64, f64)]) {
         lo = lo.min(v);
         hi = hi.max(v);
     }
-    if hi - lo < f64::EPSILON {
+    if (hi - lo).abs() < f64::EPSILON {
         hi = lo + 1.0;
     }
     let (t0, t1) = (points[0].0 as f64, points[points.len() - 1].0 as f64);

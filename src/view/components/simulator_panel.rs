@@ -17,7 +17,12 @@ pub fn simulator_panel() -> Html {
     let running = controller.simulation();
 
     let on_start = {
-        let (controller, keys, interval, error) = (controller.clone(), keys.clone(), interval.clone(), error.clone());
+        let (controller, keys, interval, error) = (
+            controller.clone(),
+            keys.clone(),
+            interval.clone(),
+            error.clone(),
+        );
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
             let Ok(interval_ms) = interval.trim().parse::<u32>() else {
@@ -26,7 +31,11 @@ pub fn simulator_panel() -> Html {
             let devices: Vec<String> = controller.store().checked.iter().cloned().collect();
             let config = SimConfig {
                 devices,
-                keys: keys.split(',').map(|k| k.trim().to_string()).filter(|k| !k.is_empty()).collect(),
+                keys: keys
+                    .split(',')
+                    .map(|k| k.trim().to_string())
+                    .filter(|k| !k.is_empty())
+                    .collect(),
                 interval_ms,
             };
             error.set(controller.start_simulation(config).err());

@@ -1,16 +1,21 @@
 //! What the application asks of the gateway. Every call takes the time,
-//! encodes one message (refusing what breaks the contract), publishes it at
-//! QoS 1 and updates the model. A refused call sends nothing.
+//! encodes its message (refusing what breaks the contract), publishes it at
+//! QoS 1 and updates the model. Multi-device messages over the maximum
+//! packet size are split into several. While the session is not connected,
+//! publishes wait in the gateway's offline queue (see [`Gateway::offline_len`]).
+//! A refused call sends (and queues) nothing.
 
 use bytes::Bytes;
 use serde_json::Value;
 
-use super::{Gateway, GatewayError};
+use super::split::{self, Cut};
+use super::{Gateway, GatewayError, Held, OFFLINE_QUEUE_LIMIT};
 use crate::core::gateway::codec::{
-    AttributeScope, Attributes, ClaimRequest, Encoded, TelemetryEntry, Uplink, UPLINK_QOS,
+    AttributeScope, Attributes, ClaimRequest, CodecError, Encoded, TelemetryEntry, Uplink,
+    UPLINK_QOS,
 };
 use crate::core::gateway::model::{ModelError, RequestKind, Traffic};
-use crate::core::mqtt::PublishId;
+use crate::core::mqtt::{PublishId, Session};
 use crate::core::time::Millis;
 
 /// `keys` as owned strings, repeats removed, order kept.
@@ -26,7 +31,7 @@ fn unique_keys<S: AsRef<str>>(keys: &[S]) -> Vec<String> {
 }
 
 impl Gateway {
-    /// Encode and publish `uplink` at QoS 1; remember it for echo detection.
+    /// Encode and publish `uplink` at QoS 1 (or hold it while offline).
     fn publish_uplink(
         &mut self,
         now: Millis,
@@ -34,12 +39,100 @@ impl Gateway {
     ) -> Result<(PublishId, Bytes), GatewayError> {
         self.now = now;
         let Encoded { topic, payload } = uplink.encode()?;
-        let id = self
-            .session
-            .publish(now, &topic, payload.clone(), UPLINK_QOS)?;
-        self.echoes.record(now, &topic, &payload);
+        self.session
+            .check_publish(&topic, payload.len(), UPLINK_QOS)?;
+        self.check_offline_room(1)?;
+        let id = self.submit(now, &topic, payload.clone())?;
         self.pump();
         Ok((id, payload))
+    }
+
+    /// Refuse when `count` more messages would not fit the offline queue
+    /// (only while they would go there).
+    fn check_offline_room(&self, count: usize) -> Result<(), GatewayError> {
+        let held = self.offline.len();
+        if self.goes_offline() && held + count > OFFLINE_QUEUE_LIMIT {
+            return Err(GatewayError::OfflineQueueFull {
+                limit: OFFLINE_QUEUE_LIMIT,
+                held,
+                count,
+            });
+        }
+        Ok(())
+    }
+
+    /// Whether a publish now waits in the offline queue: the session is not
+    /// connected, or older messages still wait there (order is kept).
+    fn goes_offline(&self) -> bool {
+        !self.is_connected() || !self.offline.is_empty()
+    }
+
+    /// Publish one checked message at QoS 1 and remember it for echo
+    /// detection, or hold it in the offline queue with a reserved id.
+    fn submit(
+        &mut self,
+        now: Millis,
+        topic: &str,
+        payload: Bytes,
+    ) -> Result<PublishId, GatewayError> {
+        if self.goes_offline() {
+            let id = self.session.reserve_publish_id();
+            self.offline.push_back(Held {
+                id,
+                topic: topic.to_string(),
+                payload,
+            });
+            return Ok(id);
+        }
+        let id = self
+            .session
+            .publish(now, topic, payload.clone(), UPLINK_QOS)?;
+        self.echoes.record(now, topic, &payload);
+        Ok(id)
+    }
+
+    /// Publish a multi-device message (`{"Dev": part, ..}`) in as many
+    /// messages as the maximum packet size needs, in order, and record each
+    /// one for its devices. All or nothing: every message is checked (and
+    /// room in the offline queue made sure of) before the first is sent.
+    fn publish_batch(
+        &mut self,
+        now: Millis,
+        uplink: &Uplink,
+        cut: Cut,
+        traffic: Traffic,
+    ) -> Result<Vec<PublishId>, GatewayError> {
+        self.now = now;
+        let topic = uplink.topic();
+        let body = match uplink.to_json() {
+            Ok(Value::Object(body)) => body,
+            Ok(_) => {
+                let reason = "a gateway message must be a JSON object";
+                return Err(CodecError::new(topic, reason).into());
+            }
+            Err(reason) => return Err(CodecError::new(topic, reason).into()),
+        };
+        let budget = self.session.max_payload_len(&topic, UPLINK_QOS);
+        let pieces =
+            split::split(&body, cut, budget).map_err(|too_big| GatewayError::TooLarge {
+                device: too_big.device,
+                part: cut.item(),
+                size: Session::publish_size(&topic, too_big.payload_len, UPLINK_QOS),
+                max: self.session.options().max_packet_size,
+                topic: topic.clone(),
+            })?;
+        for piece in &pieces {
+            self.session
+                .check_publish(&topic, piece.payload.len(), UPLINK_QOS)?;
+        }
+        self.check_offline_room(pieces.len())?;
+        let mut ids = Vec::with_capacity(pieces.len());
+        for piece in pieces {
+            ids.push(self.submit(now, &topic, piece.payload)?);
+            self.record_publish(now, &piece.devices, traffic);
+        }
+        self.pump();
+        Ok(ids)
     }
 
     /// Register a device and publish its `connect` (with `device_type` as its
@@ -150,37 +243,46 @@ impl Gateway {
             .collect()
     }
 
-    /// Publish telemetry for many devices in one message on
-    /// `v1/gateway/telemetry`. Unknown devices are registered, as the server
-    /// registers them.
+    /// Publish telemetry for many devices on `v1/gateway/telemetry`.
+    /// Unknown devices are registered, as the server registers them.
+    ///
+    /// The batch goes in one message if it fits the session's
+    /// `max_packet_size` (fixed header, topic and packet id included).
+    /// Otherwise it is split by device into several messages, each as full
+    /// as it can be, devices in the order they first appear (a repeated
+    /// device is merged, as in one message); a device whose entries alone are
+    /// too big is split between its entries, in order, over consecutive
+    /// messages. Returns the publish ids, one per message, in sending order.
+    ///
+    /// If one entry alone is too big for a message, the call fails with
+    /// [`GatewayError::TooLarge`] naming the device and the size, and
+    /// nothing of the batch is sent.
     pub fn send_telemetry<S: AsRef<str>>(
         &mut self,
         now: Millis,
         batch: &[(S, Vec<TelemetryEntry>)],
-    ) -> Result<PublishId, GatewayError> {
+    ) -> Result<Vec<PublishId>, GatewayError> {
         let resolved = self.resolve_all(batch)?;
         let uplink = Uplink::Telemetry(resolved);
-        let (id, _) = self.publish_uplink(now, &uplink)?;
-        if let Uplink::Telemetry(devices) = &uplink {
-            self.record_publish(now, devices.iter().map(|(d, _)| d), Traffic::Telemetry);
-        }
-        Ok(id)
+        self.publish_batch(now, &uplink, Cut::Elements, Traffic::Telemetry)
     }
 
-    /// Publish client attributes for many devices in one message on
+    /// Publish client attributes for many devices on
     /// `v1/gateway/attributes`.
+    ///
+    /// Split as [`Gateway::send_telemetry`] is: by device into messages
+    /// within `max_packet_size`, and a device whose attributes alone are too
+    /// big between its keys. Returns the publish ids, one per message, in
+    /// sending order. If one attribute alone is too big, the call fails
+    /// with [`GatewayError::TooLarge`] and nothing is sent.
     pub fn send_attributes<S: AsRef<str>>(
         &mut self,
         now: Millis,
         batch: &[(S, Attributes)],
-    ) -> Result<PublishId, GatewayError> {
+    ) -> Result<Vec<PublishId>, GatewayError> {
         let resolved = self.resolve_all(batch)?;
         let uplink = Uplink::Attributes(resolved);
-        let (id, _) = self.publish_uplink(now, &uplink)?;
-        if let Uplink::Attributes(devices) = &uplink {
-            self.record_publish(now, devices.iter().map(|(d, _)| d), Traffic::Attributes);
-        }
-        Ok(id)
+        self.publish_batch(now, &uplink, Cut::Members, Traffic::Attributes)
     }
 
     /// Ask for a device's attributes of one scope. Returns the request id;
@@ -250,7 +352,10 @@ impl Gateway {
     }
 
     /// Claim a device (`secret_key` absent means `""`; `duration_ms` absent
-    /// means the server's default).
+    /// means the server's default) with one message on `v1/gateway/claim`.
+    /// A claim names one device and cannot be split: if it is over
+    /// `max_packet_size` (a huge name or key), the call fails with
+    /// [`GatewayError::TooLarge`] naming the device, and nothing is sent.
     pub fn claim(
         &mut self,
         now: Millis,
@@ -260,15 +365,17 @@ impl Gateway {
     ) -> Result<PublishId, GatewayError> {
         let device = self.model.devices().resolve(device)?;
         let uplink = Uplink::Claim(vec![(
-            device.clone(),
+            device,
             ClaimRequest {
                 secret_key,
                 duration_ms,
             },
         )]);
-        let (id, _) = self.publish_uplink(now, &uplink)?;
-        self.record_publish(now, [&device], Traffic::Other);
-        Ok(id)
+        let ids = self.publish_batch(now, &uplink, Cut::Never, Traffic::Other)?;
+        // One device that cannot be cut: exactly one message.
+        ids.into_iter()
+            .next()
+            .ok_or_else(|| CodecError::new(uplink.topic(), "there is no device to claim").into())
     }
 
     /// Publish the gateway's own telemetry on `v1/devices/me/telemetry`.

@@ -4,7 +4,7 @@
 use mqttbytes::QoS;
 use serde_json::Value;
 
-use super::{Gateway, GatewayError, GatewayEvent};
+use super::{Gateway, GatewayError, GatewayEvent, Held};
 use crate::core::gateway::codec::{
     decode, topics, AttributeResult, AttributeScope, AttributeUpdate, Attributes, CodecError,
     Downlink, Uplink, UPLINK_QOS,
@@ -68,8 +68,12 @@ impl Gateway {
     }
 
     /// After every CONNACK: subscribe, register every device again (the
-    /// server forgot them with the last connection), ask for the limits.
+    /// server forgot them with the last connection), ask for the limits,
+    /// then send what waits in the offline queue.
     fn on_connected(&mut self, now: Millis) {
+        // Set the offline queue aside so the gateway's own messages below
+        // go straight to the session, ahead of it.
+        let held = std::mem::take(&mut self.offline);
         let filters: Vec<(&str, QoS)> = topics::SUBSCRIPTIONS
             .iter()
             .map(|f| (*f, QoS::AtLeastOnce))
@@ -89,6 +93,32 @@ impl Gateway {
         match self.start_call(now, "getSessionLimits", serde_json::json!({})) {
             Ok(id) => self.model.own_mut().set_session_limits_call(Some(id)),
             Err(e) => self.failed("ask for the session limits".into(), e),
+        }
+        // Anything queued meanwhile (only if the session dropped again) is
+        // newer than what was set aside.
+        let meanwhile = std::mem::replace(&mut self.offline, held);
+        self.offline.extend(meanwhile);
+        self.flush_offline(now);
+    }
+
+    /// Hand the offline queue to the session, in order, while it stays
+    /// connected. Each message keeps the publish id its API call returned.
+    fn flush_offline(&mut self, now: Millis) {
+        while self.is_connected() {
+            let Some(held) = self.offline.pop_front() else {
+                break;
+            };
+            let Held { id, topic, payload } = held;
+            match self
+                .session
+                .publish_reserved(now, id, &topic, payload.clone(), UPLINK_QOS)
+            {
+                Ok(()) => self.echoes.record(now, &topic, &payload),
+                Err(e) => self.failed(
+                    format!("send a message held while offline on {topic}"),
+                    e.into(),
+                ),
+            }
         }
     }
 

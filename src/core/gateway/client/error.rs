@@ -15,6 +15,32 @@ pub enum GatewayError {
     Session(SessionError),
     /// The model refused (deleted device, unknown RPC...).
     Model(ModelError),
+    /// The smallest piece of one device's data (one telemetry entry, one
+    /// attribute, or its claim) makes a message over the maximum packet size
+    /// on its own, so the batch cannot be split to fit.
+    TooLarge {
+        /// The device.
+        device: String,
+        /// The piece that does not fit, in words ("one telemetry entry", ...).
+        part: &'static str,
+        /// The topic it would go to.
+        topic: String,
+        /// The smallest PUBLISH carrying it, in bytes (fixed header, topic
+        /// and packet id included).
+        size: usize,
+        /// The session's maximum packet size.
+        max: usize,
+    },
+    /// The session is not connected and the offline queue cannot take the
+    /// call's messages: it holds `held` of at most `limit`.
+    OfflineQueueFull {
+        /// The most messages the queue holds.
+        limit: usize,
+        /// How many wait in it now.
+        held: usize,
+        /// How many messages the refused call needed.
+        count: usize,
+    },
 }
 
 impl fmt::Display for GatewayError {
@@ -23,6 +49,23 @@ impl fmt::Display for GatewayError {
             GatewayError::Codec(e) => e.fmt(f),
             GatewayError::Session(e) => e.fmt(f),
             GatewayError::Model(e) => e.fmt(f),
+            GatewayError::TooLarge {
+                device,
+                part,
+                topic,
+                size,
+                max,
+            } => write!(
+                f,
+                "device {device:?}: {part} alone makes a {size}-byte message on {topic}, \
+                 over the {max}-byte maximum packet size; nothing was sent"
+            ),
+            GatewayError::OfflineQueueFull { limit, held, count } => write!(
+                f,
+                "not connected, and the offline queue is full ({held} of at most {limit} \
+                 messages wait for the connection; this call needs {count} more); \
+                 nothing was queued"
+            ),
         }
     }
 }
@@ -33,6 +76,7 @@ impl std::error::Error for GatewayError {
             GatewayError::Codec(e) => Some(e),
             GatewayError::Session(e) => Some(e),
             GatewayError::Model(e) => Some(e),
+            GatewayError::TooLarge { .. } | GatewayError::OfflineQueueFull { .. } => None,
         }
     }
 }

@@ -4,17 +4,32 @@
 //! semantics): feed it what happened (`handle_open`, `handle_data`,
 //! `handle_close`, `handle_timeout`), then drain `poll_transmit`,
 //! `poll_event` and re-arm the timer at `poll_timeout`. API calls (in
-//! `api.rs`) encode a message, publish it at QoS 1 and update the model;
-//! incoming messages are decoded and applied in `dispatch.rs`.
+//! `api.rs`) encode a message (split into several by `split.rs` when a
+//! multi-device message is over the maximum packet size), publish it at
+//! QoS 1 and update the model; incoming messages are decoded and applied in
+//! `dispatch.rs`.
+//!
+//! Offline queue. While the session is not connected, API publishes are not
+//! handed to the session (which would send them right at CONNACK, before
+//! the gateway could send `connect` again for its devices, and the server
+//! would create a new device as `"default"`, contract §5). They wait, in
+//! order, in the gateway's own queue of at most [`OFFLINE_QUEUE_LIMIT`]
+//! messages, each with its publish id already handed out, and go out right
+//! after the next CONNACK's SUBSCRIBE, `connect`s and `getSessionLimits`.
+//! Publishes the session had in flight are resent (with DUP) first, at
+//! CONNACK; they were sent while their devices were registered.
 mod api;
 mod dispatch;
 pub mod error;
 pub mod events;
+mod split;
 
 #[cfg(test)]
 mod tests;
 
 use std::collections::{HashMap, VecDeque};
+
+use bytes::Bytes;
 
 pub use error::GatewayError;
 pub use events::GatewayEvent;
@@ -23,6 +38,18 @@ use super::codec::EchoTracker;
 use super::model::{Model, ModelConfig};
 use crate::core::mqtt::{ConnectOptions, PublishId, Session, SessionState};
 use crate::core::time::Millis;
+
+/// The most messages the offline queue holds; an API call that would go
+/// beyond it fails with [`GatewayError::OfflineQueueFull`].
+pub const OFFLINE_QUEUE_LIMIT: usize = 10_000;
+
+/// A message held in the offline queue, its publish id already reserved.
+#[derive(Debug, Clone)]
+struct Held {
+    id: PublishId,
+    topic: String,
+    payload: Bytes,
+}
 
 /// A ThingsBoard gateway over one MQTT session. Sans-IO: it never reads a
 /// clock nor touches a socket.
@@ -33,6 +60,8 @@ pub struct Gateway {
     events: VecDeque<GatewayEvent>,
     /// `connect` publishes awaiting their PUBACK, by device name.
     connects: HashMap<PublishId, String>,
+    /// API publishes made while the session was not connected, in order.
+    offline: VecDeque<Held>,
     /// The latest time the caller gave us (for events drained in `poll_event`).
     now: Millis,
 }
@@ -52,6 +81,7 @@ impl Gateway {
             echoes: EchoTracker::default(),
             events: VecDeque::new(),
             connects: HashMap::new(),
+            offline: VecDeque::new(),
             now: Millis(0),
         }
     }
@@ -76,6 +106,13 @@ impl Gateway {
         self.session.state() == SessionState::Connected
     }
 
+    /// How many messages wait in the offline queue for the next CONNACK (at
+    /// most [`OFFLINE_QUEUE_LIMIT`]). They are kept across closes and
+    /// requested disconnects until they go out.
+    pub fn offline_len(&self) -> usize {
+        self.offline.len()
+    }
+
     /// Call when the transport has opened (as [`Session::handle_open`]).
     pub fn handle_open(&mut self, now: Millis) {
         self.now = now;
@@ -85,7 +122,8 @@ impl Gateway {
 
     /// Call with every chunk of bytes the transport delivers (as
     /// [`Session::handle_data`]). CONNACKs trigger the subscriptions, the
-    /// re-registration of every device and `getSessionLimits`.
+    /// re-registration of every device and `getSessionLimits`, then the
+    /// messages of the offline queue, in that order.
     pub fn handle_data(&mut self, now: Millis, data: &[u8]) {
         self.now = now;
         self.session.handle_data(now, data);

@@ -2,7 +2,7 @@
 //! them is published at [`UPLINK_QOS`] (QoS 1: ThingsBoard mishandles QoS 0 on
 //! gateway topics and has no QoS 2).
 
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 
 use bytes::Bytes;
 use mqttbytes::QoS;
@@ -34,10 +34,12 @@ pub enum Uplink {
         device: String,
     },
     /// `v1/gateway/telemetry`: `{"Dev": [entry, ..], ..}`. Repeated device
-    /// names are merged into one array.
+    /// names are merged into one array; devices keep the order in which
+    /// they first appear.
     Telemetry(Vec<(String, Vec<TelemetryEntry>)>),
     /// `v1/gateway/attributes`: client attributes, `{"Dev": {k: v}, ..}`.
-    /// Repeated device names are merged (a later value wins).
+    /// Repeated device names are merged (a later value wins); devices keep
+    /// the order in which they first appear.
     Attributes(Vec<(String, Attributes)>),
     /// `v1/gateway/attributes/request`: `{"id", "device", "client": bool,
     /// "key"}` for one key, `"keys": [..]` for several.
@@ -289,50 +291,83 @@ fn entry_json(entry: &TelemetryEntry, what: &str, gateway: bool) -> Result<Value
     }
 }
 
+/// Per-device parts merged by name, in the order names first appear.
+struct InOrder<T> {
+    parts: Vec<(String, T)>,
+    index: HashMap<String, usize>,
+}
+
+impl<T> Default for InOrder<T> {
+    fn default() -> Self {
+        InOrder {
+            parts: Vec::new(),
+            index: HashMap::new(),
+        }
+    }
+}
+
+impl<T: Default> InOrder<T> {
+    /// The part of `device`, new and empty the first time.
+    fn entry(&mut self, device: &str) -> &mut T {
+        let i = match self.index.get(device) {
+            Some(&i) => i,
+            None => {
+                self.index.insert(device.to_string(), self.parts.len());
+                self.parts.push((device.to_string(), T::default()));
+                self.parts.len() - 1
+            }
+        };
+        &mut self.parts[i].1
+    }
+
+    /// A JSON object of the parts, in order (serde_json keeps insertion order).
+    fn into_object(self, to_json: impl Fn(T) -> Value) -> Value {
+        Value::Object(
+            self.parts
+                .into_iter()
+                .map(|(device, part)| (device, to_json(part)))
+                .collect(),
+        )
+    }
+}
+
 fn gateway_telemetry(devices: &[(String, Vec<TelemetryEntry>)]) -> Result<Value, String> {
     if devices.is_empty() {
         return Err("there is no telemetry to send".into());
     }
-    let mut merged: BTreeMap<String, Vec<Value>> = BTreeMap::new();
+    // Devices in the order they first appear (serde_json keeps insertion
+    // order), so a batch split into several messages stays in order.
+    let mut merged: InOrder<Vec<Value>> = InOrder::default();
     for (device, entries) in devices {
         check_device(device)?;
         if entries.is_empty() {
             return Err(format!("device {device:?} has no telemetry entries"));
         }
-        let items = merged.entry(device.clone()).or_default();
+        let items = merged.entry(device);
         for (i, e) in entries.iter().enumerate() {
             items.push(entry_json(e, &format!("entry {i} of {device:?}"), true)?);
         }
     }
-    Ok(Value::Object(
-        merged
-            .into_iter()
-            .map(|(d, items)| (d, Value::Array(items)))
-            .collect(),
-    ))
+    Ok(merged.into_object(Value::Array))
 }
 
 fn gateway_attributes(devices: &[(String, Attributes)]) -> Result<Value, String> {
     if devices.is_empty() {
         return Err("there are no attributes to send".into());
     }
-    let mut merged: BTreeMap<String, Attributes> = BTreeMap::new();
+    // Devices in the order they first appear, as for telemetry.
+    let mut merged: InOrder<Attributes> = InOrder::default();
     for (device, attrs) in devices {
         check_device(device)?;
         if attrs.is_empty() {
             return Err(format!("device {device:?} has no attributes"));
         }
-        let map = merged.entry(device.clone()).or_default();
+        let map = merged.entry(device);
         for (k, v) in attrs {
             map.insert(k.clone(), v.clone());
         }
     }
-    Ok(Value::Object(
-        merged
-            .into_iter()
-            .map(|(d, attrs)| (d, Value::Object(attrs)))
-            .collect(),
-    ))
+    Ok(merged.into_object(Value::Object))
 }
 
 fn attribute_request(

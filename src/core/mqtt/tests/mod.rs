@@ -9,3 +9,4 @@ mod lifecycle;
 mod publish;
 mod robustness;
 mod subscribe;
+mod transmit;

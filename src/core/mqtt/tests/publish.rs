@@ -5,7 +5,7 @@ use mqttbytes::v4::Packet;
 use mqttbytes::QoS;
 
 use super::harness::{connack, options, puback, publishes, Broker};
-use crate::core::mqtt::{Event, PublishId, SessionError};
+use crate::core::mqtt::{Event, PublishId, Session, SessionError};
 
 #[test]
 fn a_qos0_publish_is_written_and_acked_at_once() {
@@ -321,4 +321,102 @@ fn every_packet_queued_before_poll_transmit_goes_out_as_one_buffer() {
         [Packet::Publish(_), Packet::Publish(_), Packet::Subscribe(_)]
     ));
     assert_eq!(broker.session.poll_transmit(), None);
+}
+
+#[test]
+fn a_publish_with_a_reserved_id_is_acked_under_that_id() {
+    let mut broker = Broker::connected(options());
+    let reserved = broker.session.reserve_publish_id();
+    let later = broker.publish("t", b"later", QoS::AtLeastOnce);
+    assert!(reserved < later);
+    broker
+        .session
+        .publish_reserved(
+            broker.now,
+            reserved,
+            "t",
+            Bytes::from_static(b"held"),
+            QoS::AtLeastOnce,
+        )
+        .unwrap();
+    let sent = publishes(&broker.sent());
+    let seen: Vec<(u16, &[u8])> = sent.iter().map(|p| (p.pkid, &p.payload[..])).collect();
+    assert_eq!(seen, [(1, &b"later"[..]), (2, &b"held"[..])]);
+    broker.take_events();
+    broker.feed(&[puback(2), puback(1)].concat());
+    assert_eq!(
+        broker.app_events(),
+        [Event::Acked(reserved), Event::Acked(later)]
+    );
+}
+
+#[test]
+fn reconnect_resends_in_the_order_publishes_were_sent_not_the_order_of_their_ids() {
+    let mut broker = Broker::connected(options());
+    let reserved = broker.session.reserve_publish_id();
+    broker.publish("t", b"first", QoS::AtLeastOnce);
+    broker
+        .session
+        .publish_reserved(
+            broker.now,
+            reserved,
+            "t",
+            Bytes::from_static(b"second"),
+            QoS::AtLeastOnce,
+        )
+        .unwrap();
+    broker.sent();
+    let resent = publishes(&broker.reconnect());
+    let seen: Vec<(bool, &[u8])> = resent.iter().map(|p| (p.dup, &p.payload[..])).collect();
+    assert_eq!(seen, [(true, &b"first"[..]), (true, &b"second"[..])]);
+}
+
+#[test]
+fn check_publish_refuses_what_publish_would_refuse_and_queues_nothing() {
+    let mut opts = options();
+    opts.max_packet_size = 100;
+    let broker = Broker::new(opts);
+    let session = &broker.session;
+    assert_eq!(
+        session.check_publish("t", 94, QoS::AtLeastOnce),
+        Err(SessionError::PublishTooLarge {
+            size: 101,
+            max: 100
+        })
+    );
+    assert_eq!(session.check_publish("t", 93, QoS::AtLeastOnce), Ok(()));
+    // QoS 2 is sent as QoS 1, so it is measured as QoS 1.
+    assert_eq!(session.check_publish("t", 93, QoS::ExactlyOnce), Ok(()));
+    assert_eq!(
+        session.check_publish("t", 1, QoS::AtMostOnce),
+        Err(SessionError::NotConnected)
+    );
+    assert!(matches!(
+        session.check_publish("a/#", 1, QoS::AtLeastOnce),
+        Err(SessionError::InvalidTopic(_))
+    ));
+    assert_eq!(session.queued_len(), 0);
+}
+
+#[test]
+fn max_payload_len_is_the_largest_payload_that_fits_the_maximum_packet_size() {
+    // Limits around the 1-, 2- and 3-byte remaining-length boundaries.
+    for max in (5..=140).chain(16_380..=16_392).chain([65_536, 2_097_160]) {
+        let mut opts = options();
+        opts.max_packet_size = max;
+        let session = Broker::new(opts).session;
+        for qos in [QoS::AtMostOnce, QoS::AtLeastOnce] {
+            let topic = "v1/gateway/telemetry";
+            let len = session.max_payload_len(topic, qos);
+            let fits = Session::publish_size(topic, len, qos) <= max;
+            let empty_fits = Session::publish_size(topic, 0, qos) <= max;
+            assert!(fits || (len == 0 && !empty_fits), "max {max}, {qos:?}");
+            if fits {
+                assert!(
+                    Session::publish_size(topic, len + 1, qos) > max,
+                    "max {max}, {qos:?}: {len} is not the largest"
+                );
+            }
+        }
+    }
 }

@@ -14,6 +14,9 @@ use crate::view::components::chart::Chart;
 use crate::view::components::json_editor::JsonEditor;
 use crate::view::format::clock_time;
 
+/// A chart's points: (epoch ms, value), oldest first.
+type Points = Rc<Vec<(u64, f64)>>;
+
 /// Props of [`TelemetryTab`].
 #[derive(Properties, PartialEq)]
 pub struct TelemetryTabProps {
@@ -42,7 +45,7 @@ pub fn telemetry_tab(props: &TelemetryTabProps) -> Html {
                     .collect()
             })
             .unwrap_or_default();
-        let series: Vec<(String, Rc<Vec<(u64, f64)>>)> = view
+        let series: Vec<(String, Points)> = view
             .series(&key)
             .map(|m| {
                 m.iter()

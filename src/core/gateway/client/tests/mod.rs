@@ -5,5 +5,7 @@ mod devices;
 mod echo;
 mod harness;
 mod lifecycle;
+mod offline;
 mod own;
 mod rpc;
+mod split;

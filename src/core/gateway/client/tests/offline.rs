@@ -1,0 +1,230 @@
+//! Publishes made while the session is not connected wait in the gateway's
+//! offline queue and go out after the next CONNACK's SUBSCRIBE, `connect`s
+//! and `getSessionLimits` (contract §5: telemetry before its `connect`
+//! creates a new device as "default").
+
+use mqttbytes::v4::Packet;
+use serde_json::json;
+
+use super::harness::Harness;
+use crate::core::gateway::client::OFFLINE_QUEUE_LIMIT;
+use crate::core::gateway::codec::{AttributeScope, TelemetryEntry};
+use crate::core::gateway::{GatewayError, GatewayEvent};
+use crate::core::mqtt::Event;
+
+fn flat(v: serde_json::Value) -> TelemetryEntry {
+    TelemetryEntry::flat(v.as_object().unwrap().clone())
+}
+
+/// Each packet sent as "KIND" or "PUBLISH topic" (with " dup" for a resend).
+fn transcript(packets: &[Packet]) -> Vec<String> {
+    packets
+        .iter()
+        .map(|p| match p {
+            Packet::Connect(_) => "CONNECT".to_string(),
+            Packet::Subscribe(_) => "SUBSCRIBE".to_string(),
+            Packet::Publish(p) if p.dup => format!("PUBLISH {} dup", p.topic),
+            Packet::Publish(p) => format!("PUBLISH {}", p.topic),
+            other => format!("{other:?}"),
+        })
+        .collect()
+}
+
+fn acked(events: &[GatewayEvent]) -> Vec<crate::core::mqtt::PublishId> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            GatewayEvent::Session(Event::Acked(id)) => Some(*id),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn telemetry_sent_while_offline_goes_out_after_the_subscribe_and_connects_of_the_next_connack() {
+    let mut h = Harness::new();
+    assert_eq!(
+        h.gw.connect_device(h.now, "Pump 9", Some("Water pump")),
+        Ok(None)
+    );
+    let ids =
+        h.gw.send_telemetry(h.now, &[("Pump 9", vec![flat(json!({"flow": 1}))])])
+            .unwrap();
+    assert_eq!(ids.len(), 1);
+    assert_eq!(h.gw.offline_len(), 1);
+    assert_eq!(h.gw.session().queued_len(), 0);
+    h.open();
+    assert_eq!(
+        transcript(&h.sent),
+        [
+            "CONNECT",
+            "SUBSCRIBE",
+            "PUBLISH v1/gateway/connect",
+            "PUBLISH v1/devices/me/rpc/request/1",
+            "PUBLISH v1/gateway/telemetry",
+        ]
+    );
+    assert_eq!(
+        h.take_published(),
+        vec![
+            (
+                "v1/gateway/connect".to_string(),
+                json!({"device": "Pump 9", "type": "Water pump"})
+            ),
+            (
+                "v1/devices/me/rpc/request/1".to_string(),
+                json!({"method": "getSessionLimits", "params": {}})
+            ),
+            (
+                "v1/gateway/telemetry".to_string(),
+                json!({"Pump 9": [{"flow": 1}]})
+            ),
+        ]
+    );
+    assert_eq!(h.gw.offline_len(), 0);
+    // The held message is acknowledged under the id its call returned.
+    assert!(acked(&h.take_events()).contains(&ids[0]));
+}
+
+#[test]
+fn after_a_reconnect_resends_come_first_then_subscribe_connects_limits_and_what_waited_offline() {
+    let mut h = Harness::connected();
+    h.gw.connect_device(h.now, "A", None).unwrap();
+    h.take_published();
+    h.take_events();
+    // One telemetry message in flight when the link drops.
+    h.ack_publishes = false;
+    h.gw.send_telemetry(h.now, &[("A", vec![flat(json!({"x": 1}))])])
+        .unwrap();
+    h.take_published();
+    h.drop_link();
+    h.ack_publishes = true;
+    // Offline: a new device, telemetry for it and the old one, own attributes.
+    assert_eq!(h.gw.connect_device(h.now, "B", Some("Sensor")), Ok(None));
+    let telemetry =
+        h.gw.send_telemetry(
+            h.now,
+            &[
+                ("B", vec![flat(json!({"y": 2}))]),
+                ("A", vec![flat(json!({"x": 3}))]),
+            ],
+        )
+        .unwrap();
+    let own =
+        h.gw.send_own_attributes(h.now, json!({"fw": "1"}).as_object().unwrap())
+            .unwrap();
+    assert_eq!(h.gw.offline_len(), 2);
+    assert_eq!(h.gw.poll_transmit(), None);
+    h.now = h.now.after_ms(1_000);
+    h.open();
+    assert_eq!(
+        transcript(&h.sent),
+        [
+            "CONNECT",
+            "PUBLISH v1/gateway/telemetry dup",
+            "SUBSCRIBE",
+            "PUBLISH v1/gateway/connect",
+            "PUBLISH v1/gateway/connect",
+            "PUBLISH v1/devices/me/rpc/request/2",
+            "PUBLISH v1/gateway/telemetry",
+            "PUBLISH v1/devices/me/attributes",
+        ]
+    );
+    let published = h.take_published();
+    let mut connects = vec![published[1].1.clone(), published[2].1.clone()];
+    connects.sort_by_key(|v| v["device"].to_string());
+    assert_eq!(
+        connects,
+        [
+            json!({"device": "A"}),
+            json!({"device": "B", "type": "Sensor"})
+        ]
+    );
+    assert_eq!(published[4].1, json!({"B": [{"y": 2}], "A": [{"x": 3}]}));
+    let acked = acked(&h.take_events());
+    assert!(acked.contains(&telemetry[0]) && acked.contains(&own));
+}
+
+#[test]
+fn messages_held_offline_are_resent_after_the_connects_they_followed_though_their_ids_are_older() {
+    let mut h = Harness::new();
+    assert_eq!(h.gw.connect_device(h.now, "B", Some("Sensor")), Ok(None));
+    h.gw.send_telemetry(h.now, &[("B", vec![flat(json!({"y": 2}))])])
+        .unwrap();
+    h.ack_publishes = false;
+    h.open();
+    let first = [
+        "PUBLISH v1/gateway/connect",
+        "PUBLISH v1/devices/me/rpc/request/1",
+        "PUBLISH v1/gateway/telemetry",
+    ];
+    assert_eq!(transcript(&h.sent)[2..], first);
+    h.take_published();
+    h.drop_link();
+    h.open();
+    // Nothing was acknowledged: all three are resent in the order they were
+    // sent, before the new connection's own messages.
+    let resent: Vec<String> = first.iter().map(|p| format!("{p} dup")).collect();
+    assert_eq!(
+        transcript(&h.sent)[..4],
+        ["CONNECT".to_string()]
+            .into_iter()
+            .chain(resent)
+            .collect::<Vec<_>>()[..]
+    );
+    assert_eq!(transcript(&h.sent)[4], "SUBSCRIBE");
+}
+
+#[test]
+fn the_offline_queue_refuses_a_call_beyond_its_limit_with_an_error_and_queues_nothing_of_it() {
+    let mut h = Harness::new();
+    for n in 0..OFFLINE_QUEUE_LIMIT - 1 {
+        h.gw.send_own_telemetry(h.now, &[flat(json!({ "n": n }))])
+            .unwrap();
+    }
+    assert_eq!(h.gw.offline_len(), OFFLINE_QUEUE_LIMIT - 1);
+    // A batch that needs two messages does not fit the one place left.
+    let blob = "b".repeat(40_000);
+    let batch = [
+        ("P1", vec![flat(json!({ "blob": blob }))]),
+        ("P2", vec![flat(json!({ "blob": blob }))]),
+    ];
+    let err = h.gw.send_telemetry(h.now, &batch).unwrap_err();
+    assert_eq!(
+        err,
+        GatewayError::OfflineQueueFull {
+            limit: OFFLINE_QUEUE_LIMIT,
+            held: OFFLINE_QUEUE_LIMIT - 1,
+            count: 2
+        }
+    );
+    assert!(err.to_string().contains("offline queue is full"), "{err}");
+    assert_eq!(h.gw.offline_len(), OFFLINE_QUEUE_LIMIT - 1);
+    assert!(h.gw.model().devices().get("P1").is_none());
+    // The last place is taken; the next call is refused, not dropped.
+    let last = OFFLINE_QUEUE_LIMIT - 1;
+    h.gw.send_own_telemetry(h.now, &[flat(json!({ "n": last }))])
+        .unwrap();
+    let full = GatewayError::OfflineQueueFull {
+        limit: OFFLINE_QUEUE_LIMIT,
+        held: OFFLINE_QUEUE_LIMIT,
+        count: 1,
+    };
+    assert_eq!(
+        h.gw.send_own_telemetry(h.now, &[flat(json!({"n": -1}))]),
+        Err(full.clone())
+    );
+    assert_eq!(
+        h.gw.request_attributes(h.now, "A", AttributeScope::Shared, &["k"]),
+        Err(full)
+    );
+    assert_eq!(h.gw.model().next_deadline(), None);
+    // At the next CONNACK everything held goes out, in order, and the
+    // gateway's own getSessionLimits is not refused.
+    h.open();
+    let sent = h.take_published_on("v1/devices/me/telemetry");
+    assert_eq!(sent.len(), OFFLINE_QUEUE_LIMIT);
+    assert!(sent.iter().enumerate().all(|(i, v)| v["n"] == json!(i)));
+    assert_eq!(h.gw.offline_len(), 0);
+    assert!(h.gw.model().own().session_limits_call().is_some());
+}
