@@ -153,3 +153,21 @@ test('the page stays responsive while thousands of messages per second arrive, a
   await screenshot(page, 'console-load');
   assert.deepEqual(page.errors, []);
 });
+
+test('ten thousand devices: the list renders only what is in view and scrolls to the last one', async () => {
+  await page.getByRole('tablist', { name: 'Pages' }).getByRole('tab', { name: 'Devices' }).click();
+  await addDevice('Load-{1..10000}', 'Load');
+  await page.getByLabel('Filter').fill('Load-');
+  await page.getByRole('toolbar', { name: 'Device list controls' }).getByText(/^10000 shown of/).waitFor({ timeout: 20_000 });
+  const list = page.getByRole('list', { name: 'Device list' });
+  const rendered = await list.getByRole('listitem').count();
+  assert.ok(rendered > 0 && rendered < 100, `only the rows in view are in the DOM (${rendered})`);
+  await list.evaluate((el) => { el.scrollTop = el.scrollHeight; el.dispatchEvent(new Event('scroll')); });
+  await page.getByRole('button', { name: 'Open Load-10000' }).waitFor({ timeout: 5_000 });
+  await until('all 10 000 at the emulator', async () => {
+    const r = await stack.api('/api/devices');
+    return r.body.filter((d) => d.name.startsWith('Load-') && d.connected).length === 10_000;
+  }, 60_000);
+  await screenshot(page, 'console-10k');
+  assert.deepEqual(page.errors, []);
+});

@@ -12,13 +12,21 @@ use crate::view::format::{clock_time, payload_preview, pretty_payload};
 
 const ROW_HEIGHT: u32 = 24;
 
-fn matches(entry: &LogEntry, topic: &str, direction: &str) -> bool {
+/// Whether `entry` passes the filters: direction, and `text` found in its
+/// topic or its payload (where device names are).
+fn matches(entry: &LogEntry, text: &str, direction: &str) -> bool {
     let dir_ok = match direction {
         "in" => entry.direction == Direction::In,
         "out" => entry.direction == Direction::Out,
         _ => true,
     };
-    dir_ok && (topic.is_empty() || entry.topic.contains(topic))
+    dir_ok
+        && (text.is_empty()
+            || entry.topic.contains(text)
+            || entry
+                .payload
+                .windows(text.len())
+                .any(|w| w == text.as_bytes()))
 }
 
 /// The traffic log panel.
@@ -30,14 +38,17 @@ pub fn traffic_log() -> Html {
     let direction = use_state(|| "all".to_string());
     let selected = use_state(|| None::<u64>);
 
+    // Only indices are collected per render; rows borrow the store when drawn.
     let store = controller.store();
-    let rows: std::rc::Rc<Vec<LogEntry>> = std::rc::Rc::new(
-        store
-            .log
-            .iter()
+    let rows: std::rc::Rc<Vec<usize>> = std::rc::Rc::new(
+        (0..store.log.len())
             .rev()
-            .filter(|e| matches(e, &topic_filter, &direction))
-            .cloned()
+            .filter(|&i| {
+                store
+                    .log
+                    .get(i)
+                    .is_some_and(|e| matches(e, &topic_filter, &direction))
+            })
             .collect(),
     );
     let paused = store.log_paused;
@@ -78,8 +89,10 @@ pub fn traffic_log() -> Html {
     let row = {
         let rows = rows.clone();
         let selected = selected.clone();
+        let controller = controller.clone();
         Callback::from(move |i: usize| {
-            let Some(e) = rows.get(i) else {
+            let store = controller.store();
+            let Some(e) = rows.get(i).and_then(|&at| store.log.get(at)) else {
                 return html! {};
             };
             let seq = e.seq;
@@ -105,12 +118,19 @@ pub fn traffic_log() -> Html {
             }
         })
     };
-    let detail = (*selected).and_then(|seq| rows.iter().find(|e| e.seq == seq).cloned());
+    let detail = (*selected).and_then(|seq| {
+        controller
+            .store()
+            .log
+            .iter()
+            .find(|e| e.seq == seq)
+            .cloned()
+    });
 
     html! {
         <div class="traffic-log">
             <div class="toolbar" role="toolbar" aria-label="Log controls">
-                <label for="log-topic">{ "Topic" }</label>
+                <label for="log-topic">{ "Topic or device" }</label>
                 <input id="log-topic" type="search" placeholder="filter by topic or device"
                     value={(*topic_filter).clone()} oninput={on_topic} />
                 <label for="log-direction">{ "Direction" }</label>
