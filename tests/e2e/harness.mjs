@@ -11,6 +11,19 @@ import { chromium } from 'playwright-core';
 
 const run = promisify(execFile);
 
+// Children this process started, killed when it exits however it exits, so a
+// failed or interrupted run leaves no broker or emulator behind.
+const children = new Set();
+function track(proc) {
+  children.add(proc);
+  proc.once('exit', () => children.delete(proc));
+  return proc;
+}
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGPIPE']) {
+  process.once(signal, () => process.exit(130));
+}
+process.on('exit', () => { for (const c of children) c.kill(); });
+
 export const env = {
   dist: must('BG_DIST'),
   wsUrl: must('BG_WS_URL'),
@@ -100,7 +113,7 @@ export async function startRelay() {
   const { spawn } = await import('node:child_process');
   const { createServer: netServer, connect: netConnect } = await import('node:net');
   const port = await new Promise((ok) => { const s = netServer().listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => ok(p)); }); });
-  const proc = spawn('websockify', [`127.0.0.1:${port}`, `127.0.0.1:${env.tcpPort}`], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const proc = track(spawn('websockify', [`127.0.0.1:${port}`, `127.0.0.1:${env.tcpPort}`], { stdio: ['ignore', 'ignore', 'pipe'] }));
   let log = '';
   proc.stderr.on('data', (d) => { log += d; });
   const deadline = Date.now() + 10_000;
@@ -151,7 +164,7 @@ export async function startStack() {
   await writeFile(conf, template.replace('@TCP_PORT@', tcp).replace('@WS_PORT@', ws));
   const stack = { dir, tcp, ws, http, wsUrl: `ws://127.0.0.1:${ws}`, emulatorUrl: `http://127.0.0.1:${http}` };
   stack.startBroker = async () => {
-    stack.broker = spawn(process.env.BG_MOSQUITTO ?? 'mosquitto', ['-c', conf], { stdio: 'ignore' });
+    stack.broker = track(spawn(process.env.BG_MOSQUITTO ?? 'mosquitto', ['-c', conf], { stdio: 'ignore' }));
     await until('mosquitto to listen', async () => (await portOpen(tcp)) && (await portOpen(ws)));
   };
   stack.stopBroker = async () => {
@@ -161,7 +174,7 @@ export async function startStack() {
   };
   await stack.startBroker();
   const bin = process.env.BG_EMULATOR_BIN ?? new URL('../../target/debug/platform-emulator', import.meta.url).pathname;
-  stack.emulator = spawn(bin, ['--broker', `127.0.0.1:${tcp}`, '--http', `127.0.0.1:${http}`], { stdio: ['ignore', 'ignore', 'pipe'] });
+  stack.emulator = track(spawn(bin, ['--broker', `127.0.0.1:${tcp}`, '--http', `127.0.0.1:${http}`], { stdio: ['ignore', 'ignore', 'pipe'] }));
   stack.emulatorLog = '';
   stack.emulator.stderr.on('data', (d) => { stack.emulatorLog += d; });
   await until('the emulator to get ready', async () => stack.emulatorLog.includes('http listening'), 20_000);
