@@ -1,7 +1,7 @@
 // The first page: connect through the form and watch the traffic log.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { serveApp, launch, openApp, screenshot, mosquittoPub, connect, startRelay } from './harness.mjs';
+import { serveApp, launch, openApp, screenshot, mosquittoPub, connect, startRelay, startAuthBroker } from './harness.mjs';
 
 let app, browser;
 before(async () => { app = await serveApp(); browser = await launch(); });
@@ -49,5 +49,27 @@ test('connects through a websockify relay with the binary subprotocol (README se
     assert.deepEqual(page.errors, []);
   } finally {
     relay.stop();
+  }
+});
+
+test('a wrong access token is refused with a plain explanation, and no reconnect loop follows', async () => {
+  const broker = await startAuthBroker('gateway-user', 'right-password');
+  try {
+    const page = await openApp(browser, app.url);
+    await connect(page, { url: broker.url, token: 'wrong-token' });
+    const status = page.getByRole('status', { name: 'Connection status' });
+    await status.getByText(/not authorized: check the access token/).waitFor({ timeout: 10_000 });
+    assert.match(await status.innerText(), /^Closed/, 'a refused token is not retried');
+    await screenshot(page, 'refused-token');
+
+    // The right credentials (MQTT basic) are accepted.
+    await page.getByLabel('Authentication').selectOption('basic');
+    await page.getByLabel('Username').fill('gateway-user');
+    await page.getByLabel('Password').fill('right-password');
+    await page.getByRole('button', { name: /^(Connect|Reconnect)$/ }).click();
+    await status.getByText('Connected', { exact: true }).waitFor({ timeout: 10_000 });
+    assert.deepEqual(page.errors, []);
+  } finally {
+    broker.stop();
   }
 });

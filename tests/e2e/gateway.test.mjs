@@ -115,3 +115,45 @@ test('after mosquitto restarts, the app reconnects, re-registers its devices, an
   assert.deepEqual(r.body, { n: 1 });
   assert.deepEqual(page.errors, []);
 });
+
+test('the gateway itself: session limits after connecting, its own telemetry, and its own RPC answered by a rule', async () => {
+  await page.getByRole('tablist', { name: 'Pages' }).getByRole('tab', { name: 'Gateway' }).click();
+  await page.getByRole('region', { name: 'Session limits' }).getByText(/"maxPayloadSize": 65536/).waitFor({ timeout: 10_000 });
+
+  const gateway = page.getByRole('region', { name: 'Gateway', exact: true });
+  await gateway.getByLabel('Key 1').fill('uptime');
+  await gateway.getByLabel('Value 1').fill('42');
+  await gateway.getByRole('button', { name: 'Send telemetry' }).click();
+  await until('the gateway telemetry at the emulator', async () => {
+    const r = await stack.api('/api/gateway/values/timeseries?keys=uptime');
+    return r.status === 200 && Number(r.body.uptime?.[0]?.value) === 42;
+  });
+
+  await gateway.getByRole('tab', { name: 'RPC' }).click();
+  await gateway.getByLabel('Method').fill('getVersion');
+  await gateway.getByLabel('Rule reply JSON').fill('{"version": "browser-gateway"}');
+  await gateway.getByRole('button', { name: 'Add rule' }).click();
+  const r = await stack.api('/api/gateway/rpc/twoway', { method: 'POST', body: { method: 'getVersion', params: {} } });
+  assert.equal(r.status, 200, JSON.stringify(r));
+  assert.deepEqual(r.body, { version: 'browser-gateway' });
+  await screenshot(page, 'gateway-own');
+});
+
+test('a device renamed on the server is followed: the next publish uses the new name', async () => {
+  await page.getByRole('tablist', { name: 'Pages' }).getByRole('tab', { name: 'Devices' }).click();
+  const renamed = await stack.api(`/api/devices/${dev('Pump 7')}/rename`, { method: 'POST', body: { name: 'Pump 7 (hall)' } });
+  assert.equal(renamed.status, 200, JSON.stringify(renamed));
+  await page.getByRole('list', { name: 'Device list' }).getByText('renamed to Pump 7 (hall)').waitFor({ timeout: 10_000 });
+  await page.getByRole('button', { name: 'Open Pump 7 (hall)' }).click();
+  await page.getByRole('tablist', { name: 'Device tabs' }).getByRole('tab', { name: 'Telemetry' }).click();
+  await page.getByLabel('Key 1').fill('flow');
+  await page.getByLabel('Value 1').fill('7.5');
+  await page.getByRole('button', { name: 'Send telemetry' }).click();
+  await until('flow on the new name at the emulator', async () => {
+    const r = await stack.api(`/api/plugins/telemetry/DEVICE/${dev('Pump 7 (hall)')}/values/timeseries?keys=flow`);
+    return r.status === 200 && Number(r.body.flow?.[0]?.value) === 7.5;
+  });
+  const old = await stack.api(`/api/devices/${dev('Pump 7')}`);
+  assert.equal(old.status, 404, 'publishing must not recreate the old name');
+  await screenshot(page, 'gateway-renamed');
+});

@@ -195,3 +195,34 @@ export async function startStack() {
 
 /** The path segment of a device name in the emulator's API. */
 export const dev = (name) => encodeURIComponent(name);
+
+/**
+ * A mosquitto that refuses anonymous clients and knows one user, as a
+ * ThingsBoard refusing a wrong token would (CONNACK 5). Resolves to its
+ * websockets URL and a stop function.
+ */
+export async function startAuthBroker(user, password) {
+  const { spawn, execFileSync } = await import('node:child_process');
+  const { writeFile, mkdtemp } = await import('node:fs/promises');
+  const { tmpdir } = await import('node:os');
+  const dir = await mkdtemp(join(tmpdir(), 'bg-auth-'));
+  const ws = await freePort();
+  const tcp = await freePort();
+  const passwords = join(dir, 'passwords');
+  await writeFile(passwords, '');
+  execFileSync('mosquitto_passwd', ['-b', passwords, user, password]);
+  // Started as root, mosquitto reads the password file after dropping to its
+  // own user: let that user reach it.
+  const { chmod } = await import('node:fs/promises');
+  await chmod(dir, 0o755);
+  await chmod(passwords, 0o644);
+  const conf = join(dir, 'mosquitto.conf');
+  await writeFile(conf, [
+    'per_listener_settings false', 'allow_anonymous false', `password_file ${passwords}`,
+    // mosquitto 2.0.11 will not start with a websockets listener alone.
+    'persistence false', 'log_dest stderr', `listener ${tcp} 127.0.0.1`, `listener ${ws}`, 'protocol websockets', '',
+  ].join('\n'));
+  const proc = track(spawn(process.env.BG_MOSQUITTO ?? 'mosquitto', ['-c', conf], { stdio: 'ignore' }));
+  await until('the auth broker to listen', () => portOpen(ws));
+  return { url: `ws://127.0.0.1:${ws}`, stop: () => proc.kill() };
+}
