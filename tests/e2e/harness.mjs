@@ -68,7 +68,7 @@ export async function launch() {
 
 /** A page on the app that records console errors and uncaught exceptions. */
 export async function openApp(browser, appUrl) {
-  const page = await browser.newPage();
+  const page = await browser.newPage({ viewport: { width: 1360, height: 1200 } });
   page.errors = [];
   page.on('pageerror', (e) => page.errors.push(String(e)));
   page.on('dialog', (d) => { page.errors.push(`dialog opened: ${d.message()}`); d.dismiss(); });
@@ -80,7 +80,9 @@ export async function openApp(browser, appUrl) {
 /** Save a screenshot named `name` under tests/e2e/screenshots/. */
 export async function screenshot(page, name) {
   await mkdir(env.shots, { recursive: true });
-  await page.screenshot({ path: join(env.shots, `${name}.png`), fullPage: true });
+  // The viewport only: a full-page capture scrolls, and the sticky status bar
+  // would be painted in the middle of the picture.
+  await page.screenshot({ path: join(env.shots, `${name}.png`) });
 }
 
 /** Publish with the real mosquitto_pub to the test broker. */

@@ -92,6 +92,13 @@ fn draw(canvas: &HtmlCanvasElement, points: &[(u64, f64)]) {
         }
     }
     ctx.stroke();
+    if points.len() == 1 {
+        let (t, v) = points[0];
+        ctx.begin_path();
+        let _ = ctx.arc(x(t), y(v), 3.0, 0.0, std::f64::consts::TAU);
+        ctx.set_fill_style_str("#3b82f6");
+        ctx.fill();
+    }
     ctx.set_fill_style_str("#8d96a0");
     ctx.set_font("11px sans-serif");
     let _ = ctx.fill_text(&format_number(hi), 4.0, 11.0);
