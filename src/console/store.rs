@@ -4,8 +4,6 @@
 
 use std::collections::BTreeSet;
 
-use bytes::Bytes;
-
 use super::answers::{Answer, Outcome, SentReply};
 use super::auto_reply::AutoReplies;
 use super::telemetry::TelemetryView;
@@ -26,20 +24,8 @@ pub struct LogEntry {
     pub seq: u64,
     /// Wall-clock time it was seen (ms since the epoch).
     pub time_ms: u64,
-    /// In or out.
-    pub direction: Direction,
-    /// Packet type.
-    pub kind: &'static str,
-    /// Topic (PUBLISH) or filters (SUBSCRIBE).
-    pub topic: String,
-    /// QoS of a PUBLISH.
-    pub qos: Option<u8>,
-    /// Packet id.
-    pub pkid: Option<u16>,
-    /// DUP flag.
-    pub dup: bool,
-    /// Payload of a PUBLISH.
-    pub payload: Bytes,
+    /// The packet as the session logged it (its payload is shared, not copied).
+    pub packet: PacketLog,
 }
 
 /// A notice for the person: an error or warning that should be read.
@@ -308,13 +294,7 @@ impl Store {
         self.log.push(LogEntry {
             seq: self.seq,
             time_ms: epoch_ms,
-            direction: p.direction,
-            kind: p.kind,
-            topic: p.topic.clone(),
-            qos: p.qos,
-            pkid: p.pkid,
-            dup: p.dup,
-            payload: p.payload.clone(),
+            packet: p.clone(),
         });
     }
 }

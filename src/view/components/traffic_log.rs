@@ -16,14 +16,15 @@ const ROW_HEIGHT: u32 = 24;
 /// topic or its payload (where device names are).
 fn matches(entry: &LogEntry, text: &str, direction: &str) -> bool {
     let dir_ok = match direction {
-        "in" => entry.direction == Direction::In,
-        "out" => entry.direction == Direction::Out,
+        "in" => entry.packet.direction == Direction::In,
+        "out" => entry.packet.direction == Direction::Out,
         _ => true,
     };
     dir_ok
         && (text.is_empty()
-            || entry.topic.contains(text)
+            || entry.packet.topic.contains(text)
             || entry
+                .packet
                 .payload
                 .windows(text.len())
                 .any(|w| w == text.as_bytes()))
@@ -100,20 +101,20 @@ pub fn traffic_log() -> Html {
                 let selected = selected.clone();
                 Callback::from(move |_| selected.set(Some(seq)))
             };
-            let arrow = if e.direction == Direction::In {
+            let arrow = if e.packet.direction == Direction::In {
                 "⬇ in"
             } else {
                 "⬆ out"
             };
             html! {
                 <button type="button" class={classes!("log-row", if *selected == Some(seq) { "selected" } else { "" })}
-                    {onclick} aria-label={format!("{} {} {}", arrow, e.kind, e.topic)}>
+                    {onclick} aria-label={format!("{} {} {}", arrow, e.packet.kind, e.packet.topic)}>
                     <span class="log-time">{ clock_time(e.time_ms) }</span>
-                    <span class={classes!("log-dir", if e.direction == Direction::In { "in" } else { "out" })}>{ arrow }</span>
-                    <span class="log-kind">{ e.kind }</span>
-                    <span class="log-topic">{ e.topic.clone() }</span>
+                    <span class={classes!("log-dir", if e.packet.direction == Direction::In { "in" } else { "out" })}>{ arrow }</span>
+                    <span class="log-kind">{ e.packet.kind }</span>
+                    <span class="log-topic">{ e.packet.topic.clone() }</span>
                     <span class="log-meta">{ meta(e) }</span>
-                    <span class="log-payload">{ payload_preview(&e.payload, 160) }</span>
+                    <span class="log-payload">{ payload_preview(&e.packet.payload, 160) }</span>
                 </button>
             }
         })
@@ -150,8 +151,8 @@ pub fn traffic_log() -> Html {
             <VirtualList len={rows.len()} row_height={ROW_HEIGHT} {row} label="Packets" class="log-list" />
             if let Some(e) = detail {
                 <section class="log-detail" aria-label="Packet detail">
-                    <h3>{ format!("{} {} {}", e.kind, e.topic, meta(&e)) }</h3>
-                    <pre>{ pretty_payload(&e.payload) }</pre>
+                    <h3>{ format!("{} {} {}", e.packet.kind, e.packet.topic, meta(&e)) }</h3>
+                    <pre>{ pretty_payload(&e.packet.payload) }</pre>
                 </section>
             }
         </div>
@@ -160,13 +161,13 @@ pub fn traffic_log() -> Html {
 
 fn meta(e: &LogEntry) -> String {
     let mut parts = Vec::new();
-    if let Some(q) = e.qos {
+    if let Some(q) = e.packet.qos {
         parts.push(format!("QoS {q}"));
     }
-    if let Some(id) = e.pkid {
+    if let Some(id) = e.packet.pkid {
         parts.push(format!("id {id}"));
     }
-    if e.dup {
+    if e.packet.dup {
         parts.push("DUP".into());
     }
     parts.join(" · ")
