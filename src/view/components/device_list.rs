@@ -10,10 +10,52 @@ use super::simulator_panel::SimulatorPanel;
 use super::virtual_list::VirtualList;
 use crate::console::natural::natural_cmp;
 use crate::console::pattern;
-use crate::core::gateway::model::DeviceState;
+use crate::core::gateway::model::{Device, DeviceState};
+use crate::core::gateway::Gateway;
+use crate::core::time::Millis;
 use crate::shell::clock::now;
 use crate::view::app::use_console;
 use crate::view::format::ago;
+
+/// The list's order, cached between renders.
+struct Order {
+    len: usize,
+    filter: String,
+    sort: String,
+    at: Millis,
+    names: Rc<Vec<String>>,
+}
+
+/// Names of the devices whose name contains `filter` (any case), in `sort` order.
+fn sorted_names(g: &Gateway, filter: &str, sort: &str, t: Millis) -> Vec<String> {
+    let needle = filter.to_lowercase();
+    let mut rows: Vec<Row> = g
+        .model()
+        .devices()
+        .iter()
+        .filter(|d| needle.is_empty() || d.name.to_lowercase().contains(&needle))
+        .map(|d| Row::of(d, t))
+        .collect();
+    match sort {
+        "activity" => rows.sort_by(|a, b| {
+            a.idle_ms
+                .cmp(&b.idle_ms)
+                .then_with(|| natural_cmp(&a.name, &b.name))
+        }),
+        "state" => rows.sort_by(|a, b| {
+            a.state
+                .cmp(&b.state)
+                .then_with(|| natural_cmp(&a.name, &b.name))
+        }),
+        "type" => rows.sort_by(|a, b| {
+            a.device_type
+                .cmp(&b.device_type)
+                .then_with(|| natural_cmp(&a.name, &b.name))
+        }),
+        _ => rows.sort_by(|a, b| natural_cmp(&a.name, &b.name)),
+    }
+    rows.into_iter().map(|r| r.name).collect()
+}
 
 /// One row, copied out of the model for rendering.
 #[derive(Clone, PartialEq)]
@@ -25,6 +67,20 @@ struct Row {
     telemetry: u64,
     attributes: u64,
     rpc: u64,
+}
+
+impl Row {
+    fn of(d: &Device, t: Millis) -> Row {
+        Row {
+            name: d.name.clone(),
+            device_type: d.device_type.clone().unwrap_or_default(),
+            state: state_text(&d.state),
+            idle_ms: t.since(d.last_activity),
+            telemetry: d.telemetry_sent,
+            attributes: d.attributes_sent,
+            rpc: d.rpc_received,
+        }
+    }
 }
 
 /// A device state in words.
@@ -49,44 +105,29 @@ pub fn device_list() -> Html {
     let new_type = use_state(String::new);
     let add_error = use_state(|| None::<String>);
 
+    // The order (filter + sort over every device) is the costly part with
+    // thousands of devices: it is recomputed only when the device count, the
+    // filter or the sort changes, or once a second; the rows in view read
+    // their device live.
     let t = now();
-    let mut rows: Vec<Row> = controller.gateway(|g| {
-        let needle = filter.to_lowercase();
-        g.model()
-            .devices()
-            .iter()
-            .filter(|d| needle.is_empty() || d.name.to_lowercase().contains(&needle))
-            .map(|d| Row {
-                name: d.name.clone(),
-                device_type: d.device_type.clone().unwrap_or_default(),
-                state: state_text(&d.state),
-                idle_ms: t.since(d.last_activity),
-                telemetry: d.telemetry_sent,
-                attributes: d.attributes_sent,
-                rpc: d.rpc_received,
-            })
-            .collect()
-    });
-    match sort.as_str() {
-        "activity" => rows.sort_by(|a, b| {
-            a.idle_ms
-                .cmp(&b.idle_ms)
-                .then_with(|| natural_cmp(&a.name, &b.name))
-        }),
-        "state" => rows.sort_by(|a, b| {
-            a.state
-                .cmp(&b.state)
-                .then_with(|| natural_cmp(&a.name, &b.name))
-        }),
-        "type" => rows.sort_by(|a, b| {
-            a.device_type
-                .cmp(&b.device_type)
-                .then_with(|| natural_cmp(&a.name, &b.name))
-        }),
-        _ => rows.sort_by(|a, b| natural_cmp(&a.name, &b.name)),
-    }
+    let order = use_mut_ref(|| None::<Order>);
     let total = controller.gateway(|g| g.model().devices().len());
-    let rows = Rc::new(rows);
+    let rows: Rc<Vec<String>> = {
+        let mut cached = order.borrow_mut();
+        let stale = cached.as_ref().is_none_or(|o| {
+            o.len != total || o.filter != *filter || o.sort != *sort || t.since(o.at) >= 1_000
+        });
+        if stale {
+            *cached = Some(Order {
+                len: total,
+                filter: (*filter).clone(),
+                sort: (*sort).clone(),
+                at: t,
+                names: Rc::new(controller.gateway(|g| sorted_names(g, &filter, &sort, t))),
+            });
+        }
+        cached.as_ref().map(|o| o.names.clone()).unwrap_or_default()
+    };
     let (selected, checked) = {
         let store = controller.store();
         (store.selected.clone(), Rc::new(store.checked.clone()))
@@ -153,7 +194,7 @@ pub fn device_list() -> Html {
             let on = e.target_unchecked_into::<HtmlInputElement>().checked();
             let mut store = controller.store_mut();
             if on {
-                store.checked.extend(rows.iter().map(|r| r.name.clone()));
+                store.checked.extend(rows.iter().cloned());
             } else {
                 store.checked.clear();
             }
@@ -166,7 +207,9 @@ pub fn device_list() -> Html {
         let controller = controller.clone();
         let checked = checked.clone();
         Callback::from(move |i: usize| {
-            let Some(r) = rows.get(i) else {
+            let Some(r) = rows.get(i).and_then(|name| {
+                controller.gateway(|g| g.model().devices().get(name).map(|d| Row::of(d, now())))
+            }) else {
                 return html! {};
             };
             let name = r.name.clone();
