@@ -1,8 +1,8 @@
 // The gateway console as a person uses it every day: profiles, many devices,
 // charts, RPC by hand and by rule, readable errors, and no freeze under load.
-import { test, before, after } from 'node:test';
+import { test, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { serveApp, launch, openApp, screenshot, connect, startStack, until, dev, mosquittoPub, mosquittoPubLines } from './harness.mjs';
+import { serveApp, launch, openApp, screenshot, slug, connect, startStack, until, dev, mosquittoPub, mosquittoPubLines } from './harness.mjs';
 
 let app, browser, stack, page;
 const connected = () => page.getByRole('status', { name: 'Connection status' }).getByText('Connected', { exact: true });
@@ -13,6 +13,8 @@ before(async () => {
   stack = await startStack();
   page = await openApp(browser, app.url);
 });
+// Every test leaves a picture of the page as it ended, passed or failed.
+afterEach(async (t) => { await screenshot(page, `console-${slug(t.name)}`); });
 after(async () => {
   await browser?.close();
   app?.close();
@@ -42,7 +44,6 @@ test('a profile is saved on connect and is there after a reload, with its secret
   await page.getByLabel('Saved profiles').selectOption('forgetful');
   assert.equal(await page.getByLabel('URL').inputValue(), stack.wsUrl);
   assert.equal(await page.getByLabel('Access token').inputValue(), '', 'the secret is asked for again');
-  await screenshot(page, 'console-profiles');
 
   await page.getByLabel('Saved profiles').selectOption('kept');
   await page.getByRole('button', { name: 'Connect', exact: true }).click();
@@ -61,7 +62,6 @@ test('devices are added one at a time and from a pattern, and reach the emulator
   assert.equal(s.body.type, 'Thermometer');
   await page.getByLabel('Filter').fill('Sensor-49');
   await page.getByRole('toolbar', { name: 'Device list controls' }).getByText('11 shown of 501').waitFor();
-  await screenshot(page, 'console-devices');
   await page.getByLabel('Filter').fill('');
 });
 
@@ -85,7 +85,6 @@ test('telemetry for the selected devices goes out in one message, and a chart gr
   const chart = page.getByRole('img', { name: /Chart of pressure/ });
   for (const v of [3.3, 2.9, 3.6]) await send(v);
   await until('the chart to hold 4 points', async () => Number(await chart.getAttribute('data-points')) >= 4);
-  await screenshot(page, 'console-chart');
 });
 
 test('a shared-attribute update shows with its time, and a deletion is shown', async () => {
@@ -114,7 +113,6 @@ test('RPCs are answered by hand and by an auto-reply rule, and the REST caller g
   assert.equal(byRule.status, 200, JSON.stringify(byRule));
   assert.deepEqual(byRule.body, { temp: 71 });
   await inbox.getByText('replied by rule: {"temp":71}').waitFor();
-  await screenshot(page, 'console-rpc');
 });
 
 test('malformed JSON from the platform gives a readable notice and the page keeps working', async () => {
@@ -122,7 +120,6 @@ test('malformed JSON from the platform gives a readable notice and the page keep
   const notices = page.getByRole('log', { name: 'Notices' });
   await notices.getByText(/bad message from the platform: v1\/gateway\/rpc/).waitFor({ timeout: 10_000 });
   await connected().waitFor();
-  await screenshot(page, 'console-malformed');
 });
 
 test('a device named like HTML shows as text and runs nothing', async () => {
@@ -132,7 +129,6 @@ test('a device named like HTML shows as text and runs nothing', async () => {
   await page.getByRole('heading', { name: evil }).waitFor();
   assert.equal(await page.locator('img').count(), 0, 'no <img> element may be created from a device name');
   assert.deepEqual(page.errors, [], 'no script ran and no dialog opened');
-  await screenshot(page, 'console-html-name');
 });
 
 test('the page stays responsive while thousands of messages per second arrive, and the log stays capped', async () => {
@@ -150,7 +146,6 @@ test('the page stays responsive while thousands of messages per second arrive, a
   const kept = Number(/(\d+) kept/.exec(text)[1]);
   assert.ok(kept <= 5000, `the log keeps at most 5000 packets, kept ${kept}`);
   await page.getByLabel('Topic').fill('v1/gateway/attributes');
-  await screenshot(page, 'console-load');
   assert.deepEqual(page.errors, []);
 });
 
@@ -168,6 +163,5 @@ test('ten thousand devices: the list renders only what is in view and scrolls to
     const r = await stack.api('/api/devices');
     return r.body.filter((d) => d.name.startsWith('Load-') && d.connected).length === 10_000;
   }, 60_000);
-  await screenshot(page, 'console-10k');
   assert.deepEqual(page.errors, []);
 });

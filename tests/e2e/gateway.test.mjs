@@ -1,8 +1,8 @@
 // The Gateway API end to end: the app in chromium, mosquitto, and the
 // platform emulator playing ThingsBoard, driven as a person would.
-import { test, before, after } from 'node:test';
+import { test, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { serveApp, launch, openApp, screenshot, connect, startStack, until, dev } from './harness.mjs';
+import { serveApp, launch, openApp, screenshot, slug, connect, startStack, until, dev } from './harness.mjs';
 
 let app, browser, stack, page;
 
@@ -14,6 +14,8 @@ before(async () => {
   await connect(page, { url: stack.wsUrl });
   await page.getByRole('status', { name: 'Connection status' }).getByText('Connected', { exact: true }).waitFor({ timeout: 10_000 });
 });
+// Every test leaves a picture of the page as it ended, passed or failed.
+afterEach(async (t) => { await screenshot(page, `gateway-${slug(t.name)}`); });
 after(async () => {
   await browser?.close();
   app?.close();
@@ -76,7 +78,6 @@ test('a shared-attribute update posted to the emulator reaches the app, and a re
   await page.getByLabel('Keys').fill('nothing_here');
   await page.getByRole('button', { name: 'Request', exact: true }).click();
   await page.getByRole('list', { name: 'Attribute answers' }).getByText('not found').waitFor({ timeout: 10_000 });
-  await screenshot(page, 'gateway-attributes');
 });
 
 test('a two-way RPC posted to the emulator is answered by hand in the app and the REST call returns the reply', async () => {
@@ -89,7 +90,6 @@ test('a two-way RPC posted to the emulator is answered by hand in the app and th
   const r = await call;
   assert.equal(r.status, 200, JSON.stringify(r));
   assert.deepEqual(r.body, { state: 'running', rpm: 1200 });
-  await screenshot(page, 'gateway-rpc');
 });
 
 test('after mosquitto restarts, the app reconnects, re-registers its devices, and still gets RPCs', async () => {
@@ -136,7 +136,6 @@ test('the gateway itself: session limits after connecting, its own telemetry, an
   const r = await stack.api('/api/gateway/rpc/twoway', { method: 'POST', body: { method: 'getVersion', params: {} } });
   assert.equal(r.status, 200, JSON.stringify(r));
   assert.deepEqual(r.body, { version: 'browser-gateway' });
-  await screenshot(page, 'gateway-own');
 });
 
 test('a device renamed on the server is followed: the next publish uses the new name', async () => {
@@ -155,5 +154,4 @@ test('a device renamed on the server is followed: the next publish uses the new 
   });
   const old = await stack.api(`/api/devices/${dev('Pump 7')}`);
   assert.equal(old.status, 404, 'publishing must not recreate the old name');
-  await screenshot(page, 'gateway-renamed');
 });

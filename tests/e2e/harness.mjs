@@ -77,6 +77,11 @@ export async function openApp(browser, appUrl) {
   return page;
 }
 
+/** A file-name-safe short form of a test name. */
+export function slug(name) {
+  return name.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 60);
+}
+
 /** Save a screenshot named `name` under tests/e2e/screenshots/. */
 export async function screenshot(page, name) {
   await mkdir(env.shots, { recursive: true });
