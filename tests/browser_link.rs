@@ -141,3 +141,30 @@ async fn an_unreachable_broker_schedules_a_reconnect_that_can_be_cancelled() {
         LinkStatus::Closed { error: Some(_) }
     ));
 }
+
+#[wasm_bindgen_test]
+async fn packets_queued_in_one_turn_of_the_event_loop_go_out_as_one_websocket_message() {
+    let (link, events) = link_with_events(&unique("bg-batch"));
+    link.connect(LinkConfig::new(WS_URL));
+    wait_for("CONNACK", 5_000, || link.status() == LinkStatus::Connected).await;
+    let topic = unique("bg-test/batch");
+    let (frames_out_before, _) = link.frames();
+    let ids: Vec<_> = (0..40)
+        .map(|i| {
+            link.with(|s| s.publish(now(), &topic, format!("m{i}").into(), QoS::AtLeastOnce))
+                .expect("publish")
+        })
+        .collect();
+    wait_for("every PUBACK", 5_000, || {
+        let events = events.borrow();
+        ids.iter().all(|id| events.contains(&Event::Acked(*id)))
+    })
+    .await;
+    let (frames_out_after, _) = link.frames();
+    assert_eq!(
+        frames_out_after - frames_out_before,
+        1,
+        "40 publishes made in one turn share one WebSocket message"
+    );
+    link.disconnect();
+}
