@@ -125,15 +125,6 @@ impl Profiles {
     }
 }
 
-/// `secret` masked for logs: its length shows, its content never does.
-pub fn mask(secret: &str) -> String {
-    if secret.is_empty() {
-        String::new()
-    } else {
-        format!("•••• ({} chars)", secret.chars().count())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -180,11 +171,5 @@ mod tests {
         let (profiles, err) = Profiles::from_json("{not json");
         assert!(profiles.list.is_empty());
         assert!(err.unwrap().contains("could not be read"));
-    }
-
-    #[test]
-    fn masking_hides_the_secret_but_not_its_length() {
-        assert_eq!(mask("abcd"), "•••• (4 chars)");
-        assert!(!mask("s3cret").contains("s3cret"));
     }
 }
