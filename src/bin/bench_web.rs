@@ -19,9 +19,10 @@
 //!   acknowledgement drained.
 //!
 //! Each takes two JavaScript callbacks, called at the same points as on the
-//! MQTT.js side: `ready()` just before the timed part (the driver takes its
-//! "before" memory snapshot there and, when receiving, holds the page until
-//! the broker has all N messages queued) and `done()` just after it (the
+//! MQTT.js side: `ready()` once connected (and subscribed), before the
+//! payloads are built and the clock starts (the driver takes its "before"
+//! memory snapshot there and, when receiving, holds the page until the broker
+//! has all N messages queued) and `done()` just after the last message (the
 //! "after" snapshot, taken while the connection is still up).
 //!
 //! A counting global allocator reports the wasm heap (bytes live, peak) next
@@ -270,12 +271,6 @@ mod web {
             }
         }
 
-        /// Disconnect cleanly and break the link's reference cycle through its callback.
-        fn close(self) {
-            self.link.disconnect();
-            self.link.set_on_change(|| {});
-        }
-
         /// `{ms, count, bytes}` for the driver.
         fn result(&self, ms: f64, count: u32) -> JsValue {
             let figures = Object::new();
@@ -284,6 +279,15 @@ mod web {
                 let _ = Reflect::set(&figures, &key.into(), &value.into());
             }
             figures.into()
+        }
+    }
+
+    impl Drop for Run {
+        /// Disconnect cleanly (on errors too) and break the link's reference
+        /// cycle through its callback.
+        fn drop(&mut self) {
+            self.link.disconnect();
+            self.link.set_on_change(|| {});
         }
     }
 
@@ -316,14 +320,12 @@ mod web {
             let t = run.tally.borrow();
             (t.last_at - t.first_at, t.received)
         };
-        let result = run.result(ms, count);
-        run.close();
-        Ok(result)
+        Ok(run.result(ms, count))
     }
 
-    /// Connect to `url`, build `n` payloads ([`bench_payload`]), call
-    /// `ready()`, then publish them on `topic` at QoS 1 in one go, wait for
-    /// every PUBACK, and call `done()` with the connection still up. Resolves
+    /// Connect to `url`, call `ready()`, build `n` payloads
+    /// ([`bench_payload`]), then publish them on `topic` at QoS 1 in one go,
+    /// wait for every PUBACK, and call `done()` with the connection still up. Resolves
     /// to `{ms, count, bytes}`: the milliseconds from the first `publish`
     /// call to the last acknowledgement, the acknowledgements and the payload
     /// bytes published.
@@ -337,9 +339,9 @@ mod web {
     ) -> Result<JsValue, JsValue> {
         let run = Run::connect(&url, n);
         run.until("CONNACK", |t| t.connected).await?;
+        ready.call0(&JsValue::NULL)?;
         let payloads: Vec<Bytes> = (0..n).map(|i| Bytes::from(bench_payload(i))).collect();
         run.tally.borrow_mut().payload_bytes = payloads.iter().map(|p| p.len() as f64).sum::<f64>();
-        ready.call0(&JsValue::NULL)?;
         let start = perf_now();
         for payload in payloads {
             run.link
@@ -352,9 +354,7 @@ mod web {
             let t = run.tally.borrow();
             (t.last_at - start, t.acked)
         };
-        let result = run.result(ms, count);
-        run.close();
-        Ok(result)
+        Ok(run.result(ms, count))
     }
 }
 
