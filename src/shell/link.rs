@@ -76,6 +76,7 @@ struct Inner<P> {
     timer: RefCell<Option<(Millis, Timeout)>>,
     reconnect_timer: RefCell<Option<Timeout>>,
     flush_scheduled: Cell<bool>,
+    reply_flush_scheduled: Cell<bool>,
     ws_open: Cell<bool>,
     last_error: RefCell<Option<String>>,
     on_change: RefCell<Option<Rc<dyn Fn()>>>,
@@ -109,6 +110,7 @@ impl<P: Protocol + 'static> Link<P> {
                 timer: RefCell::new(None),
                 reconnect_timer: RefCell::new(None),
                 flush_scheduled: Cell::new(false),
+                reply_flush_scheduled: Cell::new(false),
                 ws_open: Cell::new(false),
                 last_error: RefCell::new(None),
                 on_change: RefCell::new(None),
@@ -235,6 +237,10 @@ fn open_socket<P: Protocol + 'static>(inner: &Rc<Inner<P>>) {
 
 fn on_socket_event<P: Protocol + 'static>(inner: &Rc<Inner<P>>, event: SocketEvent) {
     let t = now();
+    // What incoming data produces (PUBACKs) may wait for the next task, so
+    // the acknowledgements of a burst share a WebSocket message; only while
+    // the page is visible, since a hidden tab's timers run late.
+    let gather = matches!(event, SocketEvent::Data(_)) && page_visible();
     match event {
         SocketEvent::Open => {
             inner.ws_open.set(true);
@@ -262,12 +268,22 @@ fn on_socket_event<P: Protocol + 'static>(inner: &Rc<Inner<P>>, event: SocketEve
             after_close(inner, why);
         }
     }
-    after_input(inner);
+    if gather {
+        schedule_reply_flush(inner);
+        after_flush(inner);
+    } else {
+        after_input(inner);
+    }
 }
 
 /// Write what the protocol queued, notice a session that ended, re-arm the timer, notify.
 fn after_input<P: Protocol + 'static>(inner: &Rc<Inner<P>>) {
     flush(inner);
+    after_flush(inner);
+}
+
+/// Everything of [`after_input`] but the write.
+fn after_flush<P: Protocol + 'static>(inner: &Rc<Inner<P>>) {
     let (active, connected) = {
         let p = inner.protocol.borrow();
         (p.is_active(), p.is_connected())
@@ -334,6 +350,28 @@ fn flush<P: Protocol>(inner: &Inner<P>) {
             }
         }
     }
+}
+
+/// Write what is queued from a zero-delay timer: socket events already queued
+/// run first, and their replies join this write.
+fn schedule_reply_flush<P: Protocol + 'static>(inner: &Rc<Inner<P>>) {
+    if inner.reply_flush_scheduled.replace(true) {
+        return;
+    }
+    let weak = Rc::downgrade(inner);
+    Timeout::new(0, move || {
+        if let Some(inner) = weak.upgrade() {
+            inner.reply_flush_scheduled.set(false);
+            flush(&inner);
+        }
+    })
+    .forget();
+}
+
+fn page_visible() -> bool {
+    web_sys::window()
+        .and_then(|w| w.document())
+        .is_some_and(|d| !d.hidden())
 }
 
 fn schedule_flush<P: Protocol + 'static>(inner: &Rc<Inner<P>>) {
