@@ -233,3 +233,23 @@ export async function startAuthBroker(user, password) {
   await until('the auth broker to listen', () => portOpen(ws));
   return { url: `ws://127.0.0.1:${ws}`, stop: () => proc.kill() };
 }
+
+/**
+ * A second mosquitto bridged to `stack`'s broker with mosquitto/bridge.conf.in
+ * (the README's setup B): browsers connect to its websockets listener, and
+ * the gateway topics cross the bridge to the emulator. Resolves to its URL
+ * and a stop function.
+ */
+export async function startBridge(stack) {
+  const { spawn } = await import('node:child_process');
+  const { writeFile, readFile: read } = await import('node:fs/promises');
+  const tcp = await freePort();
+  const ws = await freePort();
+  const template = await read(new URL('../../mosquitto/bridge.conf.in', import.meta.url), 'utf8');
+  const conf = join(stack.dir, 'bridge.conf');
+  await writeFile(conf, template.replace('@TCP_PORT@', tcp).replace('@WS_PORT@', ws)
+    .replace('@UPSTREAM_PORT@', stack.tcp).replace('@GATEWAY_TOKEN@', 'bridge-gateway-token'));
+  const proc = track(spawn(process.env.BG_MOSQUITTO ?? 'mosquitto', ['-c', conf], { stdio: 'ignore' }));
+  await until('the bridge broker to listen', async () => (await portOpen(tcp)) && (await portOpen(ws)));
+  return { url: `ws://127.0.0.1:${ws}`, stop: () => proc.kill() };
+}

@@ -24,7 +24,7 @@ pub fn status_bar() -> Html {
         });
     }
     let t = now();
-    let (per_in, per_out, total_in, total_out, errors, last_error) = {
+    let (per_in, per_out, total_in, total_out, errors, echoes, last_error) = {
         let mut store = controller.store_mut();
         (
             store.rate_in.per_second(t),
@@ -32,6 +32,7 @@ pub fn status_bar() -> Html {
             store.rate_in.total(),
             store.rate_out.total(),
             store.errors,
+            store.echoes,
             store.last_error.clone(),
         )
     };
@@ -73,6 +74,11 @@ pub fn status_bar() -> Html {
             { actions }
             <span class="counters" aria-label="Message counters">
                 { format!("in {per_in}/s ({total_in}) · out {per_out}/s ({total_out}) · errors {errors}") }
+                if echoes > 0 {
+                    <span title="our own publishes that a bridged broker sent back, recognised and ignored">
+                        { format!(" · own echoes ignored {echoes}") }
+                    </span>
+                }
             </span>
         </div>
     }
