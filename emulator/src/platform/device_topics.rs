@@ -85,16 +85,7 @@ impl Platform {
         now: u64,
         out: &mut Vec<Outgoing>,
     ) {
-        if id.parse::<i32>().is_err() {
-            return self.reject(
-                now,
-                topic,
-                payload,
-                format!("request id {id:?} is not an integer"),
-                Outcome::DeviceLevelInvalid,
-            );
-        }
-        let Some(body) = self.device_json(topic, payload, now) else {
+        let Some(body) = self.device_request_json(topic, id, payload, now) else {
             return;
         };
         let Value::Object(obj) = body else {
@@ -163,16 +154,7 @@ impl Platform {
         now: u64,
         out: &mut Vec<Outgoing>,
     ) {
-        if id.parse::<i32>().is_err() {
-            return self.reject(
-                now,
-                topic,
-                payload,
-                format!("request id {id:?} is not an integer"),
-                Outcome::DeviceLevelInvalid,
-            );
-        }
-        let Some(body) = self.device_json(topic, payload, now) else {
+        let Some(body) = self.device_request_json(topic, id, payload, now) else {
             return;
         };
         let Some(method) = body.get("method").and_then(gson_string) else {
@@ -250,6 +232,28 @@ impl Platform {
             claim.duration_ms
         ));
         self.push_claim(claim);
+    }
+
+    /// Checks a request topic's `<id>` is an integer and parses the body as
+    /// JSON, recording what is wrong otherwise.
+    fn device_request_json(
+        &mut self,
+        topic: &str,
+        id: &str,
+        payload: &[u8],
+        now: u64,
+    ) -> Option<Value> {
+        if id.parse::<i32>().is_err() {
+            self.reject(
+                now,
+                topic,
+                payload,
+                format!("request id {id:?} is not an integer"),
+                Outcome::DeviceLevelInvalid,
+            );
+            return None;
+        }
+        self.device_json(topic, payload, now)
     }
 
     /// Parses a device-level body as JSON, recording the error otherwise.

@@ -77,11 +77,7 @@ impl Platform {
         now: u64,
         out: &mut Vec<Outgoing>,
     ) {
-        let Some(obj) = self.gateway_object(topic, payload, now) else {
-            return;
-        };
-        let Some(entries) =
-            self.device_entries(topic, payload, now, &obj, "telemetry", Value::is_array)
+        let Some(entries) = self.device_entries(topic, payload, now, "telemetry", Value::is_array)
         else {
             return;
         };
@@ -123,11 +119,8 @@ impl Platform {
         now: u64,
         out: &mut Vec<Outgoing>,
     ) {
-        let Some(obj) = self.gateway_object(topic, payload, now) else {
-            return;
-        };
         let Some(entries) =
-            self.device_entries(topic, payload, now, &obj, "attributes", Value::is_object)
+            self.device_entries(topic, payload, now, "attributes", Value::is_object)
         else {
             return;
         };
@@ -328,11 +321,7 @@ impl Platform {
         now: u64,
         out: &mut Vec<Outgoing>,
     ) {
-        let Some(obj) = self.gateway_object(topic, payload, now) else {
-            return;
-        };
-        let Some(entries) =
-            self.device_entries(topic, payload, now, &obj, "claim", Value::is_object)
+        let Some(entries) = self.device_entries(topic, payload, now, "claim", Value::is_object)
         else {
             return;
         };
@@ -372,24 +361,25 @@ impl Platform {
         }
     }
 
-    /// The `{device name: value}` entries whose value passes `valid`; others
-    /// are skipped with a warning. `None` (recorded) when none is left.
+    /// The `{device name: value}` entries of a gateway message whose value
+    /// passes `valid`; others are skipped with a warning. `None` (recorded)
+    /// when the body is not a JSON object or no entry is left.
     fn device_entries(
         &mut self,
         topic: &str,
         payload: &[u8],
         now: u64,
-        obj: &Map<String, Value>,
         what: &str,
         valid: fn(&Value) -> bool,
     ) -> Option<Vec<(String, Value)>> {
+        let obj = self.gateway_object(topic, payload, now)?;
         let expected = if what == "telemetry" {
             "array"
         } else {
             "object"
         };
         let mut entries = Vec::new();
-        for (name, value) in obj {
+        for (name, value) in &obj {
             if name.is_empty() {
                 self.reject(
                     now,
