@@ -2,10 +2,9 @@
 //! and shutdown.
 
 use crate::cli::Args;
-use crate::hub::{log, BrokerState, Hub};
-use crate::mqtt::MqttConfig;
+use crate::http;
+use crate::hub::{log, Hub};
 use crate::platform::{Config, Platform};
-use crate::{http, mqtt};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
@@ -23,8 +22,7 @@ pub async fn run(args: Args) -> Result<(), String> {
         rpc_min_timeout_ms: args.rpc_min_timeout_ms,
         session_inactivity_ms: args.session_inactivity_ms,
     };
-    let (hub, outgoing) = Hub::new(Platform::new(config, crate::hub::now_ms()));
-    let hub = Arc::new(hub);
+    let hub = Arc::new(Hub::new(Platform::new(config, crate::hub::now_ms())));
 
     let listener = tokio::net::TcpListener::bind((args.http_host.as_str(), args.http_port))
         .await
@@ -39,17 +37,7 @@ pub async fn run(args: Args) -> Result<(), String> {
         .map_err(|e| format!("cannot read the HTTP address: {e}"))?;
 
     let (stop, stopped) = watch::channel(false);
-    let mqtt_task = tokio::spawn(mqtt::run(
-        MqttConfig {
-            host: args.broker_host.clone(),
-            port: args.broker_port,
-            client_id: args.client_id.clone(),
-            state_topic: args.state_topic.clone(),
-        },
-        hub.clone(),
-        outgoing,
-        stopped.clone(),
-    ));
+    // The MQTT listeners (TCP and WebSocket) are started here (crate::server).
     let tick_task = tokio::spawn(tick(hub.clone()));
     let mut http_stopped = stopped.clone();
     let server =
@@ -66,24 +54,13 @@ pub async fn run(args: Args) -> Result<(), String> {
         "emulating gateway {:?}; broker {}:{}; HTTP on {address}",
         args.gateway_name, args.broker_host, args.broker_port
     ));
-    let mut broker = hub.broker_states();
     let signal = shutdown_signal();
-    tokio::pin!(signal);
-    // The watch guard returned by `wait_for` must not outlive this
-    // statement: holding it would block every later broker-state update.
-    let ready = tokio::select! {
-        _ = &mut signal => false,
-        subscribed = broker.wait_for(|s| *s == BrokerState::Subscribed) => subscribed.is_ok(),
-    };
-    if ready {
-        eprintln!("emulator: http listening on http://{address}");
-        signal.await;
-    }
+    eprintln!("emulator: http listening on http://{address}");
+    signal.await;
 
     log("shutting down");
     let _ = stop.send(true);
     tick_task.abort();
-    let _ = tokio::time::timeout(Duration::from_secs(3), mqtt_task).await;
     // In-flight RPC waits would hold graceful shutdown for their timeout.
     if tokio::time::timeout(Duration::from_secs(1), http_task)
         .await

@@ -1,8 +1,10 @@
-//! The running platform shared between the MQTT and HTTP sides: the
-//! [`Platform`] behind a lock, the queue of messages to publish, change
-//! notifications and the log.
+//! The running platform shared by the MQTT server and the REST API: the
+//! [`Platform`] behind a lock, the connections its effects are routed to,
+//! change notifications and the log.
 
+use crate::platform::session::{Effect, SessionId};
 use crate::platform::{Outgoing, Platform};
+use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
 use std::time::{SystemTime, UNIX_EPOCH};
 use tokio::sync::{mpsc, watch};
@@ -28,49 +30,22 @@ pub fn log(text: &str) {
     );
 }
 
-/// State of the emulator's own broker connection.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BrokerState {
-    /// Not connected yet, or reconnecting.
-    Connecting,
-    /// Connected; subscriptions not acknowledged yet.
-    Connected,
-    /// Connected and every subscription granted: ready.
-    Subscribed,
-}
-
-impl BrokerState {
-    /// Lower-case name for `/api/health`.
-    pub fn name(self) -> &'static str {
-        match self {
-            BrokerState::Connecting => "connecting",
-            BrokerState::Connected => "connected",
-            BrokerState::Subscribed => "subscribed",
-        }
-    }
-}
-
 /// Shared by every task.
 #[derive(Debug)]
 pub struct Hub {
     platform: Mutex<Platform>,
-    outgoing: mpsc::UnboundedSender<Outgoing>,
+    sessions: Mutex<HashMap<SessionId, mpsc::UnboundedSender<Effect>>>,
     changes: watch::Sender<u64>,
-    broker: watch::Sender<BrokerState>,
 }
 
 impl Hub {
-    /// A hub around `platform`, and the receiving end of its publish queue
-    /// (for the MQTT side).
-    pub fn new(platform: Platform) -> (Hub, mpsc::UnboundedReceiver<Outgoing>) {
-        let (outgoing, rx) = mpsc::unbounded_channel();
-        let hub = Hub {
+    /// A hub around `platform`.
+    pub fn new(platform: Platform) -> Hub {
+        Hub {
             platform: Mutex::new(platform),
-            outgoing,
+            sessions: Mutex::new(HashMap::new()),
             changes: watch::channel(0).0,
-            broker: watch::channel(BrokerState::Connecting).0,
-        };
-        (hub, rx)
+        }
     }
 
     fn lock(&self) -> MutexGuard<'_, Platform> {
@@ -79,19 +54,30 @@ impl Hub {
         self.platform.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Runs a command that changes the platform. The messages it returns are
-    /// queued for publishing in order (under the lock), its log lines are
-    /// written, and waiters are woken.
+    /// Runs a command that changes the platform. Its log lines are written,
+    /// the effects it left are routed to their connections in order (under
+    /// the lock, so two commands' effects never interleave), and waiters are
+    /// woken.
     pub fn apply<R>(&self, f: impl FnOnce(&mut Platform, u64) -> (R, Vec<Outgoing>)) -> R {
         let mut platform = self.lock();
         let (result, out) = f(&mut platform, now_ms());
+        platform.interim_outgoing.extend(out);
         for line in platform.take_log() {
             log(&line);
         }
-        for message in out {
-            // The receiver lives as long as the MQTT task; after shutdown
-            // there is nothing left to publish to.
-            let _ = self.outgoing.send(message);
+        let effects = platform.take_effects();
+        if !effects.is_empty() {
+            let sessions = self.sessions.lock().unwrap_or_else(|e| e.into_inner());
+            for effect in effects {
+                let session = match &effect {
+                    Effect::Push { session, .. } | Effect::Close { session, .. } => *session,
+                };
+                // A connection that is already gone has nothing to receive:
+                // ThingsBoard drops pushes to closed sessions too.
+                if let Some(tx) = sessions.get(&session) {
+                    let _ = tx.send(effect);
+                }
+            }
         }
         drop(platform);
         self.changes.send_modify(|v| *v = v.wrapping_add(1));
@@ -108,18 +94,21 @@ impl Hub {
         self.changes.subscribe()
     }
 
-    /// Sets the broker connection state.
-    pub fn set_broker_state(&self, state: BrokerState) {
-        self.broker.send_replace(state);
+    /// Routes `session`'s effects to `tx` from now on. Call it right after
+    /// [`Platform::open_session`] succeeded, before anything else can happen
+    /// to that session.
+    pub fn attach(&self, session: SessionId, tx: mpsc::UnboundedSender<Effect>) {
+        self.sessions
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(session, tx);
     }
 
-    /// The broker connection state.
-    pub fn broker_state(&self) -> BrokerState {
-        *self.broker.borrow()
-    }
-
-    /// A receiver of broker state changes.
-    pub fn broker_states(&self) -> watch::Receiver<BrokerState> {
-        self.broker.subscribe()
+    /// Stops routing to `session` (its connection is gone).
+    pub fn detach(&self, session: SessionId) {
+        self.sessions
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&session);
     }
 }

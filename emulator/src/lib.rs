@@ -152,5 +152,4 @@ pub mod app;
 pub mod cli;
 pub mod http;
 pub mod hub;
-pub mod mqtt;
 pub mod platform;

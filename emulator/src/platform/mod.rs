@@ -12,6 +12,7 @@ mod device_topics;
 mod gateway_topics;
 mod journal;
 mod rpc;
+pub mod session;
 mod telemetry;
 mod values;
 
@@ -163,6 +164,11 @@ pub struct Platform {
     client_rpc_replies: BTreeMap<String, Value>,
     broker_connected: bool,
     log: Vec<String>,
+    interim_next_session: u64,
+    interim_session: Option<session::SessionId>,
+    interim_effects: Vec<session::Effect>,
+    /// Messages from REST commands, for the interim session routing.
+    pub(crate) interim_outgoing: Vec<Outgoing>,
 }
 
 impl Platform {
@@ -179,6 +185,10 @@ impl Platform {
             client_rpc_replies: BTreeMap::new(),
             broker_connected: false,
             log: Vec::new(),
+            interim_next_session: 0,
+            interim_session: None,
+            interim_effects: Vec::new(),
+            interim_outgoing: Vec::new(),
         }
     }
 
