@@ -14,6 +14,7 @@ use crate::console::profiles::{self, Profiles};
 use crate::console::simulator::{SimConfig, Simulator};
 use crate::console::store::{Store, OWN};
 use crate::core::gateway::codec::{AttributeScope, Attributes, TelemetryEntry};
+use crate::core::gateway::model::ModelConfig;
 use crate::core::gateway::{Gateway, GatewayError, GatewayEvent};
 use crate::core::mqtt::{ConnectOptions, Credentials};
 use crate::core::time::Millis;
@@ -68,7 +69,15 @@ impl Controller {
             }
         };
         let controller = Rc::new(Controller {
-            link: Link::new(Gateway::new(options)),
+            link: Link::new(Gateway::with_config(
+                options,
+                ModelConfig {
+                    // Each tab starts its request ids at a random point, so
+                    // two tabs on one gateway rarely share an id.
+                    first_request_id: 1 + (js_sys::Math::random() * 1e9) as u32,
+                    ..ModelConfig::default()
+                },
+            )),
             store: RefCell::new(store),
             profiles: RefCell::new(profiles),
             frame: FrameScheduler::default(),

@@ -180,8 +180,14 @@ impl Gateway {
                 });
             }
             Downlink::AttributeResponse { id, device, body } => {
-                let Some(RequestKind::Attributes { scope, keys, .. }) =
-                    self.model.requests().get(id).map(|r| r.kind.clone())
+                // The server only echoes the id, and another gateway tab
+                // may use the same one: the device must match too.
+                let Some(RequestKind::Attributes { scope, keys, .. }) = self
+                    .model
+                    .requests()
+                    .get(id)
+                    .map(|r| r.kind.clone())
+                    .filter(|kind| matches!(kind, RequestKind::Attributes { device: asked, .. } if *asked == device))
                 else {
                     return self.unanswered(topic, id);
                 };

@@ -43,6 +43,10 @@ pub struct ModelConfig {
     /// How long a client-side RPC call waits for its answer (default 65 000
     /// ms: the server answers `{"error":"timeout"}` after 60 s).
     pub client_rpc_timeout_ms: u64,
+    /// The first request id (default 1). The shell starts each tab at a
+    /// random point, so two tabs on one gateway do not take each other's
+    /// answers for their own.
+    pub first_request_id: u32,
 }
 
 impl Default for ModelConfig {
@@ -52,6 +56,7 @@ impl Default for ModelConfig {
             rpc_timeout_ms: 10_000,
             rpc_inbox_capacity: 256,
             client_rpc_timeout_ms: 65_000,
+            first_request_id: 1,
         }
     }
 }
@@ -101,7 +106,8 @@ impl Model {
             requests: PendingRequests::new(
                 config.attribute_request_timeout_ms,
                 config.client_rpc_timeout_ms,
-            ),
+            )
+            .starting_at(config.first_request_id),
             rpc: RpcInbox::new(config.rpc_inbox_capacity, config.rpc_timeout_ms),
             own: OwnState::new(config.rpc_inbox_capacity, config.rpc_timeout_ms),
             echoes_ignored: 0,

@@ -69,6 +69,12 @@ impl PendingRequests {
         }
     }
 
+    /// The same, with ids starting at `first` (taken into `1..=MAX_REQUEST_ID`).
+    pub fn starting_at(mut self, first: u32) -> Self {
+        self.next_id = first.clamp(1, MAX_REQUEST_ID);
+        self
+    }
+
     fn allocate_id(&mut self) -> u32 {
         loop {
             let id = self.next_id;

@@ -191,3 +191,36 @@ fn a_malformed_server_message_becomes_a_decode_error_and_the_session_stays_up() 
     );
     assert!(h.gw.is_connected());
 }
+
+#[test]
+fn an_answer_naming_another_device_is_not_taken_for_ours() {
+    // Another tab of the same gateway may use the same request id for
+    // another device: the server only echoes the id.
+    let mut h = Harness::connected();
+    let id =
+        h.gw.request_attributes(h.now, "Pump 7", AttributeScope::Shared, &["setpoint"])
+            .unwrap();
+    h.take_events();
+    h.push(
+        "v1/gateway/attributes/response",
+        &json!({"id": id, "device": "Pump 8", "value": 1}).to_string(),
+    );
+    let events = h.gateway_events();
+    assert!(
+        matches!(&events[..], [GatewayEvent::DecodeError(e)] if e.to_string().contains("answers no pending request")),
+        "{events:?}"
+    );
+    assert!(h.gw.model().shared_attributes("Pump 7").is_none());
+    assert!(
+        h.gw.model().requests().get(id).is_some(),
+        "ours still waits"
+    );
+    h.push(
+        "v1/gateway/attributes/response",
+        &json!({"id": id, "device": "Pump 7", "value": 42}).to_string(),
+    );
+    assert!(matches!(
+        &h.gateway_events()[..],
+        [GatewayEvent::AttributeResponse { device, .. }] if device == "Pump 7"
+    ));
+}

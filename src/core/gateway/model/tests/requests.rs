@@ -53,3 +53,14 @@ fn an_answered_request_is_taken_and_no_longer_times_out() {
     assert!(r.take(id).is_none());
     assert!(r.expire(Millis(100_000)).is_empty());
 }
+
+#[test]
+fn ids_can_start_anywhere_and_still_wrap_to_1() {
+    use crate::core::gateway::codec::uplink::MAX_REQUEST_ID;
+    let mut r = PendingRequests::new(20_000, 65_000).starting_at(MAX_REQUEST_ID - 1);
+    let ids: Vec<u32> = (0..3).map(|_| r.start(Millis(0), attrs_kind())).collect();
+    assert_eq!(ids, vec![MAX_REQUEST_ID - 1, MAX_REQUEST_ID, 1]);
+    let r = PendingRequests::new(20_000, 65_000).starting_at(0);
+    let mut r = r;
+    assert_eq!(r.start(Millis(0), attrs_kind()), 1, "0 is no request id");
+}
