@@ -11,5 +11,6 @@ pub mod gateway;
 pub mod mqtt;
 pub mod protocol;
 pub mod rate;
+pub mod reconnect;
 pub mod ring;
 pub mod time;

@@ -15,8 +15,8 @@ use gloo::timers::callback::Timeout;
 
 use super::clock::now;
 use super::socket::{Socket, SocketEvent};
-use crate::core::backoff::Backoff;
 use crate::core::protocol::Protocol;
+use crate::core::reconnect::Reconnect;
 use crate::core::time::Millis;
 
 /// Where to connect.
@@ -72,7 +72,7 @@ struct Inner<P> {
     socket: RefCell<Option<Socket>>,
     config: RefCell<Option<LinkConfig>>,
     status: RefCell<LinkStatus>,
-    backoff: RefCell<Backoff>,
+    reconnect: RefCell<Reconnect>,
     timer: RefCell<Option<(Millis, Timeout)>>,
     reconnect_timer: RefCell<Option<Timeout>>,
     flush_scheduled: Cell<bool>,
@@ -106,7 +106,7 @@ impl<P: Protocol + 'static> Link<P> {
                 socket: RefCell::new(None),
                 config: RefCell::new(None),
                 status: RefCell::new(LinkStatus::Idle),
-                backoff: RefCell::new(Backoff::new(1_000, 60_000)),
+                reconnect: RefCell::new(Reconnect::default()),
                 timer: RefCell::new(None),
                 reconnect_timer: RefCell::new(None),
                 flush_scheduled: Cell::new(false),
@@ -129,7 +129,7 @@ impl<P: Protocol + 'static> Link<P> {
     /// Connect to `config.url`, replacing any current connection.
     pub fn connect(&self, config: LinkConfig) {
         self.stop_transport();
-        self.inner.backoff.borrow_mut().reset();
+        self.inner.reconnect.borrow_mut().restart();
         *self.inner.config.borrow_mut() = Some(config);
         open_socket(&self.inner);
         notify(&self.inner);
@@ -289,7 +289,10 @@ fn after_flush<P: Protocol + 'static>(inner: &Rc<Inner<P>>) {
         (p.is_active(), p.is_connected())
     };
     if connected {
-        inner.backoff.borrow_mut().reset();
+        // The backoff is reset only when this session ends having lived a
+        // while (see core::reconnect): a server that closes right after
+        // CONNACK is not reconnected to once a second.
+        inner.reconnect.borrow_mut().connected(now());
         if *inner.status.borrow() != LinkStatus::Connected {
             *inner.status.borrow_mut() = LinkStatus::Connected;
             inner.last_error.borrow_mut().take();
@@ -314,11 +317,27 @@ fn after_close<P: Protocol + 'static>(inner: &Rc<Inner<P>>, why: String) {
         *inner.status.borrow_mut() = LinkStatus::Closed { error: Some(why) };
         return;
     }
-    let (delay, attempt) = {
-        let mut b = inner.backoff.borrow_mut();
-        let delay = b.next_delay(js_sys::Math::random());
-        (delay, b.attempt())
+    let (delay, attempt, short_sessions) = {
+        let mut r = inner.reconnect.borrow_mut();
+        let delay = r.closed(now(), js_sys::Math::random());
+        (
+            delay,
+            r.attempt(),
+            r.should_give_up().then(|| r.short_sessions()),
+        )
     };
+    if let Some(n) = short_sessions {
+        *inner.status.borrow_mut() = LinkStatus::Closed {
+            error: Some(format!(
+                "stopped reconnecting: the server accepted the connection and closed it {n} times \
+                 in a row within {} s. Another client may be using this gateway's credentials \
+                 (ThingsBoard keeps one session per token), or the server rejects what is sent \
+                 (see the traffic log). Connect again to take the session over. Last: {why}",
+                Reconnect::STABLE_MS / 1000
+            )),
+        };
+        return;
+    }
     let at = now().after_ms(delay);
     *inner.status.borrow_mut() = LinkStatus::Reconnecting {
         at,
