@@ -2,11 +2,13 @@
 //! arrive (bounded work, bounded memory) and the view renders a frame's worth
 //! of changes at once.
 
+use std::borrow::Cow;
 use std::collections::BTreeSet;
 
 use super::answers::{Answer, Outcome, SentReply};
 use super::auto_reply::AutoReplies;
 use super::telemetry::TelemetryView;
+use super::text::neutralize_bidi;
 use crate::core::gateway::codec::AttributeResult;
 use crate::core::gateway::GatewayEvent;
 use crate::core::mqtt::{Direction, Event, PacketLog};
@@ -14,8 +16,16 @@ use crate::core::rate::Rate;
 use crate::core::ring::Ring;
 use crate::core::time::Millis;
 
-/// How many packets the traffic log keeps.
+/// How many packets the traffic log keeps at most.
 pub const LOG_CAP: usize = 5_000;
+
+/// What the packets the traffic log keeps may weigh together: their
+/// payloads and topics plus [`LOG_ENTRY_OVERHEAD`] each. Wasm memory never
+/// shrinks, so the log is bounded in bytes, not only in count.
+pub const LOG_BYTE_CAP: usize = 16 * 1024 * 1024;
+
+/// What one traffic-log entry costs besides its topic and payload.
+pub const LOG_ENTRY_OVERHEAD: usize = 128;
 
 /// One line of the traffic log.
 #[derive(Debug, Clone, PartialEq)]
@@ -82,7 +92,7 @@ pub const OWN: &str = "";
 impl Default for Store {
     fn default() -> Self {
         Store {
-            log: Ring::new(LOG_CAP),
+            log: Ring::with_byte_cap(LOG_CAP, LOG_BYTE_CAP),
             log_paused: false,
             notices: Ring::new(200),
             last_error: None,
@@ -273,6 +283,13 @@ impl Store {
     pub fn notice(&mut self, epoch_ms: u64, text: String) {
         self.errors += 1;
         self.seq += 1;
+        // Notices mix the page's words with names and errors from the
+        // platform: a bidirectional control in those would reorder the
+        // whole sentence.
+        let text = match neutralize_bidi(&text) {
+            Cow::Borrowed(_) => text,
+            Cow::Owned(shown) => shown,
+        };
         self.notices.push(Notice {
             seq: self.seq,
             time_ms: epoch_ms,
@@ -291,10 +308,64 @@ impl Store {
             return;
         }
         self.seq += 1;
-        self.log.push(LogEntry {
-            seq: self.seq,
-            time_ms: epoch_ms,
-            packet: p.clone(),
-        });
+        let weight = p.payload.len() + p.topic.len() + LOG_ENTRY_OVERHEAD;
+        self.log.push_weighed(
+            LogEntry {
+                seq: self.seq,
+                time_ms: epoch_ms,
+                packet: p.clone(),
+            },
+            weight,
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::mqtt::Direction;
+    use bytes::Bytes;
+
+    fn publish_in(size: usize) -> Event {
+        Event::Packet(PacketLog {
+            direction: Direction::In,
+            kind: "PUBLISH",
+            topic: "v1/gateway/rpc".into(),
+            qos: Some(1),
+            pkid: Some(1),
+            dup: false,
+            payload: Bytes::from(vec![b'x'; size]),
+        })
+    }
+
+    #[test]
+    fn the_traffic_log_keeps_the_newest_16_mib_of_large_messages() {
+        let mut store = Store::default();
+        for i in 0..1_000u64 {
+            store.apply_session(&publish_in(62 * 1024), Millis(i), i);
+        }
+        let kept = store.log.len();
+        assert!(
+            store.log.bytes() <= LOG_BYTE_CAP,
+            "{} bytes",
+            store.log.bytes()
+        );
+        assert!((250..=270).contains(&kept), "kept {kept} packets of 62 KiB");
+        assert_eq!(store.log.dropped(), 1_000 - kept as u64);
+        assert_eq!(
+            store.log.last().map(|e| e.seq),
+            Some(1_000),
+            "the newest stays"
+        );
+    }
+
+    #[test]
+    fn the_traffic_log_keeps_at_most_5000_small_messages() {
+        let mut store = Store::default();
+        for i in 0..6_000u64 {
+            store.apply_session(&publish_in(10), Millis(i), i);
+        }
+        assert_eq!(store.log.len(), LOG_CAP);
+        assert_eq!(store.log.dropped(), 1_000);
     }
 }

@@ -1,6 +1,8 @@
 //! A bounded history: the newest `cap` items, with a count of what was dropped.
 //! Every history the console keeps (traffic log, RPC inbox, chart points) is one
-//! of these, so memory stays flat however long a tab runs.
+//! of these, so memory stays flat however long a tab runs. A ring may also be
+//! bounded in bytes ([`Ring::with_byte_cap`], [`Ring::push_weighed`]): the
+//! traffic log keeps the newest 16 MiB of packets, whatever their size.
 
 use std::collections::VecDeque;
 
@@ -8,7 +10,12 @@ use std::collections::VecDeque;
 #[derive(Debug, Clone, PartialEq)]
 pub struct Ring<T> {
     items: VecDeque<T>,
+    /// The weight of each item, in bytes, parallel to `items` (only for a
+    /// ring bounded in bytes).
+    weights: VecDeque<usize>,
     cap: usize,
+    byte_cap: Option<usize>,
+    bytes: usize,
     dropped: u64,
     pushed: u64,
 }
@@ -19,16 +26,53 @@ impl<T> Ring<T> {
         let cap = cap.max(1);
         Ring {
             items: VecDeque::with_capacity(cap.min(1024)),
+            weights: VecDeque::new(),
             cap,
+            byte_cap: None,
+            bytes: 0,
             dropped: 0,
             pushed: 0,
         }
+    }
+
+    /// An empty ring that keeps at most `cap` items and, of those, only as
+    /// many of the newest as weigh at most `byte_cap` bytes together (the
+    /// newest item is always kept, however heavy). Fill it with
+    /// [`Ring::push_weighed`].
+    pub fn with_byte_cap(cap: usize, byte_cap: usize) -> Self {
+        let mut ring = Ring::new(cap);
+        ring.byte_cap = Some(byte_cap);
+        ring
+    }
+
+    /// Add `item`, which weighs `bytes`, as the newest; the oldest items are
+    /// dropped until the ring is within both its caps.
+    pub fn push_weighed(&mut self, item: T, bytes: usize) {
+        self.push(item);
+        if self.byte_cap.is_none() {
+            return;
+        }
+        self.weights.push_back(bytes);
+        self.bytes += bytes;
+        while self.items.len() > 1 && self.byte_cap.is_some_and(|cap| self.bytes > cap) {
+            self.items.pop_front();
+            self.bytes -= self.weights.pop_front().unwrap_or(0);
+            self.dropped += 1;
+        }
+    }
+
+    /// What the items weigh together, in bytes (0 for a ring not bounded in bytes).
+    pub fn bytes(&self) -> usize {
+        self.bytes
     }
 
     /// Add `item` as the newest, dropping the oldest when full.
     pub fn push(&mut self, item: T) {
         if self.items.len() == self.cap {
             self.items.pop_front();
+            if let Some(weight) = self.weights.pop_front() {
+                self.bytes -= weight;
+            }
             self.dropped += 1;
         }
         self.items.push_back(item);
@@ -88,6 +132,8 @@ impl<T> Ring<T> {
     /// Forget every item and reset the counters.
     pub fn clear(&mut self) {
         self.items.clear();
+        self.weights.clear();
+        self.bytes = 0;
         self.dropped = 0;
         self.pushed = 0;
     }
@@ -119,6 +165,38 @@ mod tests {
         ring.clear();
         assert!(ring.is_empty());
         assert_eq!((ring.dropped(), ring.pushed()), (0, 0));
+    }
+
+    #[test]
+    fn a_ring_bounded_in_bytes_keeps_the_newest_items_that_fit() {
+        let mut ring = Ring::with_byte_cap(100, 1_000);
+        for i in 0..10 {
+            ring.push_weighed(i, 300);
+        }
+        assert_eq!(ring.iter().copied().collect::<Vec<_>>(), vec![7, 8, 9]);
+        assert_eq!((ring.bytes(), ring.dropped(), ring.pushed()), (900, 7, 10));
+        ring.push_weighed(10, 5_000);
+        assert_eq!(
+            ring.iter().copied().collect::<Vec<_>>(),
+            vec![10],
+            "the newest stays"
+        );
+        assert_eq!(ring.bytes(), 5_000);
+        ring.push_weighed(11, 1);
+        assert_eq!(ring.iter().copied().collect::<Vec<_>>(), vec![11]);
+        assert_eq!(ring.bytes(), 1);
+    }
+
+    #[test]
+    fn the_count_cap_and_the_byte_cap_both_hold() {
+        let mut ring = Ring::with_byte_cap(2, 1_000_000);
+        for i in 0..5 {
+            ring.push_weighed(i, 10);
+        }
+        assert_eq!(ring.iter().copied().collect::<Vec<_>>(), vec![3, 4]);
+        assert_eq!(ring.bytes(), 20);
+        ring.clear();
+        assert_eq!((ring.len(), ring.bytes()), (0, 0));
     }
 
     #[test]

@@ -151,7 +151,7 @@ pub fn traffic_log() -> Html {
             <VirtualList len={rows.len()} row_height={ROW_HEIGHT} {row} label="Packets" class="log-list" />
             if let Some(e) = detail {
                 <section class="log-detail" aria-label="Packet detail">
-                    <h3>{ format!("{} {} {}", e.packet.kind, e.packet.topic, meta(&e)) }</h3>
+                    <h3>{ e.packet.kind }{ " " }<bdi>{ e.packet.topic.clone() }</bdi>{ " " }{ meta(&e) }</h3>
                     <pre>{ pretty_payload(&e.packet.payload) }</pre>
                 </section>
             }

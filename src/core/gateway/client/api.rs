@@ -9,7 +9,7 @@ use bytes::Bytes;
 use serde_json::Value;
 
 use super::split::{self, Cut};
-use super::{Gateway, GatewayError, Held, OFFLINE_QUEUE_LIMIT};
+use super::{Gateway, GatewayError, Held, OFFLINE_QUEUE_BYTES, OFFLINE_QUEUE_LIMIT};
 use crate::core::gateway::codec::{
     AttributeScope, Attributes, ClaimRequest, CodecError, Encoded, TelemetryEntry, Uplink,
     UPLINK_QOS,
@@ -41,20 +41,21 @@ impl Gateway {
         let Encoded { topic, payload } = uplink.encode()?;
         self.session
             .check_publish(&topic, payload.len(), UPLINK_QOS)?;
-        self.check_offline_room(1)?;
+        self.check_offline_room(1, topic.len() + payload.len())?;
         let id = self.submit(now, &topic, payload.clone())?;
         self.pump();
         Ok((id, payload))
     }
 
-    /// Refuse when `count` more messages would not fit the offline queue
-    /// (only while they would go there).
-    fn check_offline_room(&self, count: usize) -> Result<(), GatewayError> {
-        let held = self.offline.len();
-        if self.goes_offline() && held + count > OFFLINE_QUEUE_LIMIT {
+    /// Refuse when `count` more messages weighing `bytes` together would not
+    /// fit the offline queue (only while they would go there).
+    fn check_offline_room(&self, count: usize, bytes: usize) -> Result<(), GatewayError> {
+        if self.goes_offline() && !self.offline.has_room(count, bytes) {
             return Err(GatewayError::OfflineQueueFull {
                 limit: OFFLINE_QUEUE_LIMIT,
-                held,
+                limit_bytes: OFFLINE_QUEUE_BYTES,
+                held: self.offline.len(),
+                held_bytes: self.offline.bytes(),
                 count,
             });
         }
@@ -125,7 +126,8 @@ impl Gateway {
             self.session
                 .check_publish(&topic, piece.payload.len(), UPLINK_QOS)?;
         }
-        self.check_offline_room(pieces.len())?;
+        let bytes = pieces.iter().map(|p| topic.len() + p.payload.len()).sum();
+        self.check_offline_room(pieces.len(), bytes)?;
         let mut ids = Vec::with_capacity(pieces.len());
         for piece in pieces {
             ids.push(self.submit(now, &topic, piece.payload)?);

@@ -97,7 +97,7 @@ impl Gateway {
         // Anything queued meanwhile (only if the session dropped again) is
         // newer than what was set aside.
         let meanwhile = std::mem::replace(&mut self.offline, held);
-        self.offline.extend(meanwhile);
+        self.offline.append(meanwhile);
         self.flush_offline(now);
     }
 

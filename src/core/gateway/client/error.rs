@@ -36,8 +36,12 @@ pub enum GatewayError {
     OfflineQueueFull {
         /// The most messages the queue holds.
         limit: usize,
+        /// The most bytes the queue holds.
+        limit_bytes: usize,
         /// How many wait in it now.
         held: usize,
+        /// What they weigh, in bytes.
+        held_bytes: usize,
         /// How many messages the refused call needed.
         count: usize,
     },
@@ -60,11 +64,19 @@ impl fmt::Display for GatewayError {
                 "device {device:?}: {part} alone makes a {size}-byte message on {topic}, \
                  over the {max}-byte maximum packet size; nothing was sent"
             ),
-            GatewayError::OfflineQueueFull { limit, held, count } => write!(
+            GatewayError::OfflineQueueFull {
+                limit,
+                limit_bytes,
+                held,
+                held_bytes,
+                count,
+            } => write!(
                 f,
                 "not connected, and the offline queue is full ({held} of at most {limit} \
-                 messages wait for the connection; this call needs {count} more); \
-                 nothing was queued"
+                 messages, {} of at most {} KiB, wait for the connection; this call needs \
+                 {count} more); nothing was queued",
+                held_bytes / 1024,
+                limit_bytes / 1024
             ),
         }
     }

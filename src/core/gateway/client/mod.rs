@@ -22,14 +22,13 @@ mod api;
 mod dispatch;
 pub mod error;
 pub mod events;
+mod held;
 mod split;
 
 #[cfg(test)]
 mod tests;
 
 use std::collections::{HashMap, VecDeque};
-
-use bytes::Bytes;
 
 pub use error::GatewayError;
 pub use events::GatewayEvent;
@@ -39,17 +38,8 @@ use super::model::{Model, ModelConfig};
 use crate::core::mqtt::{ConnectOptions, PublishId, Session, SessionState};
 use crate::core::time::Millis;
 
-/// The most messages the offline queue holds; an API call that would go
-/// beyond it fails with [`GatewayError::OfflineQueueFull`].
-pub const OFFLINE_QUEUE_LIMIT: usize = 10_000;
-
-/// A message held in the offline queue, its publish id already reserved.
-#[derive(Debug, Clone)]
-struct Held {
-    id: PublishId,
-    topic: String,
-    payload: Bytes,
-}
+use held::{Held, HeldQueue};
+pub use held::{OFFLINE_QUEUE_BYTES, OFFLINE_QUEUE_LIMIT};
 
 /// A ThingsBoard gateway over one MQTT session. Sans-IO: it never reads a
 /// clock nor touches a socket.
@@ -61,7 +51,7 @@ pub struct Gateway {
     /// `connect` publishes awaiting their PUBACK, by device name.
     connects: HashMap<PublishId, String>,
     /// API publishes made while the session was not connected, in order.
-    offline: VecDeque<Held>,
+    offline: HeldQueue,
     /// The latest time the caller gave us (for events drained in `poll_event`).
     now: Millis,
 }
@@ -81,7 +71,7 @@ impl Gateway {
             echoes: EchoTracker::default(),
             events: VecDeque::new(),
             connects: HashMap::new(),
-            offline: VecDeque::new(),
+            offline: HeldQueue::default(),
             now: Millis(0),
         }
     }
@@ -111,6 +101,12 @@ impl Gateway {
     /// requested disconnects until they go out.
     pub fn offline_len(&self) -> usize {
         self.offline.len()
+    }
+
+    /// What the messages in the offline queue weigh together, in bytes (at
+    /// most [`OFFLINE_QUEUE_BYTES`]).
+    pub fn offline_bytes(&self) -> usize {
+        self.offline.bytes()
     }
 
     /// Call when the transport has opened (as [`Session::handle_open`]).

@@ -7,7 +7,7 @@ use mqttbytes::v4::Packet;
 use serde_json::json;
 
 use super::harness::Harness;
-use crate::core::gateway::client::OFFLINE_QUEUE_LIMIT;
+use crate::core::gateway::client::{OFFLINE_QUEUE_BYTES, OFFLINE_QUEUE_LIMIT};
 use crate::core::gateway::codec::{AttributeScope, TelemetryEntry};
 use crate::core::gateway::{GatewayError, GatewayEvent};
 use crate::core::mqtt::Event;
@@ -190,11 +190,14 @@ fn the_offline_queue_refuses_a_call_beyond_its_limit_with_an_error_and_queues_no
         ("P2", vec![flat(json!({ "blob": blob }))]),
     ];
     let err = h.gw.send_telemetry(h.now, &batch).unwrap_err();
+    let held_bytes = h.gw.offline_bytes();
     assert_eq!(
         err,
         GatewayError::OfflineQueueFull {
             limit: OFFLINE_QUEUE_LIMIT,
+            limit_bytes: OFFLINE_QUEUE_BYTES,
             held: OFFLINE_QUEUE_LIMIT - 1,
+            held_bytes,
             count: 2
         }
     );
@@ -207,7 +210,9 @@ fn the_offline_queue_refuses_a_call_beyond_its_limit_with_an_error_and_queues_no
         .unwrap();
     let full = GatewayError::OfflineQueueFull {
         limit: OFFLINE_QUEUE_LIMIT,
+        limit_bytes: OFFLINE_QUEUE_BYTES,
         held: OFFLINE_QUEUE_LIMIT,
+        held_bytes: h.gw.offline_bytes(),
         count: 1,
     };
     assert_eq!(
@@ -227,4 +232,31 @@ fn the_offline_queue_refuses_a_call_beyond_its_limit_with_an_error_and_queues_no
     assert!(sent.iter().enumerate().all(|(i, v)| v["n"] == json!(i)));
     assert_eq!(h.gw.offline_len(), 0);
     assert!(h.gw.model().own().session_limits_call().is_some());
+}
+
+#[test]
+fn the_offline_queue_is_bounded_in_bytes_too() {
+    let mut h = Harness::new();
+    let blob = "b".repeat(60_000);
+    let mut queued = 0;
+    let err = loop {
+        match h
+            .gw
+            .send_own_telemetry(h.now, &[flat(json!({ "blob": blob }))])
+        {
+            Ok(_) => queued += 1,
+            Err(e) => break e,
+        }
+    };
+    // 32 MiB of 60 kB messages: about 559 fit, far fewer than the count limit.
+    assert!((550..=560).contains(&queued), "{queued} queued");
+    assert!(h.gw.offline_bytes() <= OFFLINE_QUEUE_BYTES);
+    assert!(
+        matches!(err, GatewayError::OfflineQueueFull { held, .. } if held == queued),
+        "{err}"
+    );
+    assert!(err.to_string().contains("KiB"), "{err}");
+    h.open();
+    assert_eq!(h.take_published_on("v1/devices/me/telemetry").len(), queued);
+    assert_eq!(h.gw.offline_bytes(), 0);
 }
