@@ -244,6 +244,16 @@ impl Store {
             | GatewayEvent::OwnRpcRequest { .. }
             | GatewayEvent::OwnRpcExpired { .. }
             | GatewayEvent::SessionLimits(_) => {}
+            GatewayEvent::SessionLimitsUnreadable { reason } => self.notice(
+                epoch_ms,
+                format!("the server's session limits could not be read ({reason}): traffic is not paced"),
+            ),
+            GatewayEvent::SessionLimitsUnanswered => self.notice(
+                epoch_ms,
+                "the server did not answer getSessionLimits in time (ThingsBoard before 3.8 does not): \
+                 traffic is not paced"
+                    .into(),
+            ),
         }
     }
 

@@ -41,6 +41,7 @@
 //! server's source); section numbers in comments refer to it.
 pub mod client;
 pub mod codec;
+pub mod limits;
 pub mod model;
 
 pub use client::{Gateway, GatewayError, GatewayEvent};

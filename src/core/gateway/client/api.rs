@@ -14,6 +14,7 @@ use crate::core::gateway::codec::{
     AttributeScope, Attributes, ClaimRequest, CodecError, Encoded, TelemetryEntry, Uplink,
     UPLINK_QOS,
 };
+use crate::core::gateway::limits::Class;
 use crate::core::gateway::model::{ModelError, RequestKind, Traffic};
 use crate::core::mqtt::{PublishId, Session};
 use crate::core::time::Millis;
@@ -62,33 +63,49 @@ impl Gateway {
         Ok(())
     }
 
-    /// Whether a publish now waits in the offline queue: the session is not
-    /// connected, or older messages still wait there (order is kept).
-    fn goes_offline(&self) -> bool {
-        !self.is_connected() || !self.offline.is_empty()
+    /// Whether a publish now waits in the outbox: the session is not
+    /// connected, the session limits are not known yet, or older messages
+    /// still wait there (order is kept).
+    pub(super) fn goes_offline(&self) -> bool {
+        !self.is_connected() || self.limits_wait.is_some() || !self.offline.is_empty()
+    }
+
+    /// What a message on `topic` takes from the rate limits (its data
+    /// points are counted only where a limit needs them).
+    pub(super) fn class_of(&self, topic: &str, payload: &[u8]) -> Class {
+        let scope = Class::scope_of(topic);
+        Class::counted(topic, payload, self.pacer.counts_points(scope))
     }
 
     /// Publish one checked message at QoS 1 and remember it for echo
-    /// detection, or hold it in the offline queue with a reserved id.
-    fn submit(
+    /// detection, or hold it in the outbox with a reserved id (offline,
+    /// waiting for the limits, or for room in a rate limit).
+    pub(super) fn submit(
         &mut self,
         now: Millis,
         topic: &str,
         payload: Bytes,
     ) -> Result<PublishId, GatewayError> {
-        if self.goes_offline() {
-            let id = self.session.reserve_publish_id();
-            self.offline.push_back(Held {
-                id,
-                topic: topic.to_string(),
-                payload,
-            });
-            return Ok(id);
+        let mut class = None;
+        if !self.goes_offline() {
+            let c = self.class_of(topic, &payload);
+            if self.pacer.ready_at(now, c) <= now {
+                let id = self
+                    .session
+                    .publish(now, topic, payload.clone(), UPLINK_QOS)?;
+                self.pacer.take(now, c);
+                self.echoes.record(now, topic, &payload);
+                return Ok(id);
+            }
+            class = Some(c);
         }
-        let id = self
-            .session
-            .publish(now, topic, payload.clone(), UPLINK_QOS)?;
-        self.echoes.record(now, topic, &payload);
+        let id = self.session.reserve_publish_id();
+        self.offline.push_back(Held {
+            id,
+            topic: topic.to_string(),
+            payload,
+            class,
+        });
         Ok(id)
     }
 
@@ -113,7 +130,10 @@ impl Gateway {
             }
             Err(reason) => return Err(CodecError::new(topic, reason).into()),
         };
-        let budget = self.session.max_payload_len(&topic, UPLINK_QOS);
+        let budget = split::Budget {
+            bytes: self.session.max_payload_len(&topic, UPLINK_QOS),
+            points: self.pacer.max_points(Class::scope_of(&topic)),
+        };
         let pieces =
             split::split(&body, cut, budget).map_err(|too_big| GatewayError::TooLarge {
                 device: too_big.device,

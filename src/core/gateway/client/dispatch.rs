@@ -9,6 +9,7 @@ use crate::core::gateway::codec::{
     decode, topics, AttributeResult, AttributeScope, AttributeUpdate, Attributes, CodecError,
     Downlink, Uplink, UPLINK_QOS,
 };
+use crate::core::gateway::limits::{Pacer, SessionLimits, HEADROOM, LIMITS_WAIT_MS};
 use crate::core::gateway::model::{RequestKind, Traffic};
 use crate::core::mqtt::Event;
 use crate::core::time::Millis;
@@ -67,12 +68,14 @@ impl Gateway {
             .push_back(GatewayEvent::Failed { action, error });
     }
 
-    /// After every CONNACK: subscribe, register every device again (the
-    /// server forgot them with the last connection), ask for the limits,
-    /// then send what waits in the offline queue.
+    /// After every CONNACK: subscribe, ask for the session limits, register
+    /// every device again (the server forgot them with the last
+    /// connection), then send what waits in the outbox. The `connect`s and
+    /// the outbox wait for the limits' answer (at most
+    /// [`LIMITS_WAIT_MS`]) and then go out within them.
     fn on_connected(&mut self, now: Millis) {
-        // Set the offline queue aside so the gateway's own messages below
-        // go straight to the session, ahead of it.
+        // Set the outbox aside so the gateway's own messages below go ahead
+        // of it.
         let held = std::mem::take(&mut self.offline);
         let filters: Vec<(&str, QoS)> = topics::SUBSCRIPTIONS
             .iter()
@@ -81,49 +84,130 @@ impl Gateway {
         if let Err(e) = self.session.subscribe(now, &filters) {
             self.failed("subscribe".into(), e.into());
         }
+        if let Some(old) = self.model.own().session_limits_call() {
+            self.model.requests_mut().take(old);
+            self.echoes.forget_call(old);
+        }
+        // The one message that goes out unpaced: without its answer the
+        // limits are not known.
+        self.limits_wait = None;
+        let pacer = std::mem::take(&mut self.pacer);
+        match self.start_call(now, "getSessionLimits", serde_json::json!({})) {
+            Ok(id) => {
+                self.model.own_mut().set_session_limits_call(Some(id));
+                self.limits_wait = Some(now.after_ms(LIMITS_WAIT_MS));
+            }
+            Err(e) => self.failed("ask for the session limits".into(), e),
+        }
+        self.pacer = pacer;
         for (device, device_type) in self.model.devices().to_register() {
             if let Err(e) = self.send_connect(now, &device, device_type) {
                 self.failed(format!("register device {device:?} again"), e);
             }
         }
-        if let Some(old) = self.model.own().session_limits_call() {
-            self.model.requests_mut().take(old);
-            self.echoes.forget_call(old);
-        }
-        match self.start_call(now, "getSessionLimits", serde_json::json!({})) {
-            Ok(id) => self.model.own_mut().set_session_limits_call(Some(id)),
-            Err(e) => self.failed("ask for the session limits".into(), e),
-        }
-        // Anything queued meanwhile (only if the session dropped again) is
-        // newer than what was set aside.
-        let meanwhile = std::mem::replace(&mut self.offline, held);
-        self.offline.append(meanwhile);
+        // The outbox now holds the `connect`s; what waited before goes
+        // after them.
+        self.offline.append(held);
         self.flush_offline(now);
     }
 
-    /// Hand the offline queue to the session, in order, while it stays
-    /// connected. Each message keeps the publish id its API call returned.
-    fn flush_offline(&mut self, now: Millis) {
-        while self.is_connected() {
-            let Some(held) = self.offline.pop_front() else {
+    /// Hand the outbox to the session, in order, while it stays connected,
+    /// the session limits are known and the rate limits have room. Each
+    /// message keeps the publish id its API call returned.
+    pub(super) fn flush_offline(&mut self, now: Millis) {
+        while self.is_connected() && self.limits_wait.is_none() {
+            let Some(front) = self.offline.front_mut() else {
                 break;
             };
-            let Held { id, topic, payload } = held;
+            let class = match front.class {
+                Some(class) => class,
+                None => {
+                    let (topic, payload) = (front.topic.clone(), front.payload.clone());
+                    let class = self.class_of(&topic, &payload);
+                    if let Some(front) = self.offline.front_mut() {
+                        front.class = Some(class);
+                    }
+                    class
+                }
+            };
+            if self.pacer.ready_at(now, class) > now {
+                break;
+            }
+            let Some(Held {
+                id, topic, payload, ..
+            }) = self.offline.pop_front()
+            else {
+                break;
+            };
+            self.pacer.take(now, class);
             match self
                 .session
                 .publish_reserved(now, id, &topic, payload.clone(), UPLINK_QOS)
             {
                 Ok(()) => self.echoes.record(now, &topic, &payload),
                 Err(e) => self.failed(
-                    format!("send a message held while offline on {topic}"),
+                    format!("send a message held in the outbox on {topic}"),
                     e.into(),
                 ),
             }
         }
     }
 
+    /// When the first message of the outbox may go, if it waits only for
+    /// room in a rate limit.
+    pub(super) fn outbox_due(&self) -> Option<Millis> {
+        if !self.is_connected() || self.limits_wait.is_some() {
+            return None;
+        }
+        let front = self.offline.front()?;
+        Some(match front.class {
+            Some(class) => self.pacer.ready_at(self.now, class),
+            None => self.now,
+        })
+    }
+
+    /// The server's session limits arrived: pace the traffic by them (80 %
+    /// of each rate limit; the in-flight window and packet size lowered to
+    /// the server's), and let the outbox go.
+    fn on_session_limits(&mut self, now: Millis, response: &Value) {
+        self.limits_wait = None;
+        match SessionLimits::from_json(response) {
+            Ok(limits) => {
+                // The server's buckets outlive a connection: keep ours if
+                // the limits did not change.
+                if self.limits.as_ref() != Some(&limits) {
+                    self.pacer = Pacer::new(&limits);
+                }
+                self.apply_transport_limits(&limits);
+                self.limits = Some(limits);
+            }
+            Err(reason) => self
+                .events
+                .push_back(GatewayEvent::SessionLimitsUnreadable { reason }),
+        }
+        self.flush_offline(now);
+    }
+
+    /// Lower the in-flight window to 80 % of the server's
+    /// `maxInflightMessages` and the packet size to its `maxPayloadSize`
+    /// (never above what the options asked for).
+    pub(super) fn apply_transport_limits(&mut self, limits: &SessionLimits) {
+        let (asked_inflight, asked_packet) = self.asked;
+        let mut options = self.session.options().clone();
+        options.max_inflight = limits
+            .max_inflight_messages
+            .map(|n| ((n as f64 * HEADROOM).floor() as usize).clamp(1, u16::MAX as usize) as u16)
+            .map_or(asked_inflight, |n| n.min(asked_inflight));
+        options.max_packet_size = limits
+            .max_payload_size
+            .map_or(asked_packet, |n| n.min(asked_packet));
+        self.session.set_options(options);
+    }
+
     /// Publish `connect` for `device` (already registered in the model) and
-    /// remember it until its PUBACK.
+    /// remember it until its PUBACK. It waits in the outbox like any other
+    /// message while the session is not connected, the limits are not
+    /// known, or the rate limits have no room.
     pub(super) fn send_connect(
         &mut self,
         now: Millis,
@@ -135,9 +219,7 @@ impl Gateway {
             device_type,
         }
         .encode()?;
-        let id = self
-            .session
-            .publish(now, &encoded.topic, encoded.payload, UPLINK_QOS)?;
+        let id = self.submit(now, &encoded.topic, encoded.payload)?;
         self.connects.insert(id, device.to_string());
         Ok(id)
     }
@@ -317,7 +399,9 @@ impl Gateway {
             self.model
                 .own_mut()
                 .set_session_limits(now, response.clone());
-            self.events.push_back(GatewayEvent::SessionLimits(response));
+            self.events
+                .push_back(GatewayEvent::SessionLimits(response.clone()));
+            self.on_session_limits(now, &response);
             return;
         }
         self.events.push_back(GatewayEvent::OwnRpcResponse {

@@ -123,8 +123,18 @@ pub enum GatewayEvent {
         /// The method called.
         method: String,
     },
-    /// The answer to `getSessionLimits`, sent after every CONNACK (stored in the model).
+    /// The answer to `getSessionLimits`, sent after every CONNACK (stored in
+    /// the model; from now on the traffic keeps inside it).
     SessionLimits(Value),
+    /// The answer to `getSessionLimits` could not be read: the traffic is
+    /// not paced.
+    SessionLimitsUnreadable {
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// No answer to `getSessionLimits` came in time (servers before
+    /// ThingsBoard 3.8 do not answer): the held uplinks go out unpaced.
+    SessionLimitsUnanswered,
     /// The server renamed a device: publishes to `old` now go to `new`.
     DeviceRenamed {
         /// The old name.

@@ -5,6 +5,7 @@ use std::collections::VecDeque;
 
 use bytes::Bytes;
 
+use crate::core::gateway::limits::Class;
 use crate::core::mqtt::PublishId;
 
 /// The most messages the offline queue holds; an API call that would go
@@ -21,6 +22,8 @@ pub(super) struct Held {
     pub id: PublishId,
     pub topic: String,
     pub payload: Bytes,
+    /// What it takes from the rate limits, once counted.
+    pub class: Option<Class>,
 }
 
 impl Held {
@@ -47,6 +50,16 @@ impl HeldQueue {
     pub fn push_back(&mut self, held: Held) {
         self.bytes += held.weight();
         self.items.push_back(held);
+    }
+
+    /// The oldest.
+    pub fn front(&self) -> Option<&Held> {
+        self.items.front()
+    }
+
+    /// The oldest, to change.
+    pub fn front_mut(&mut self) -> Option<&mut Held> {
+        self.items.front_mut()
     }
 
     /// Take the oldest.
@@ -87,6 +100,7 @@ mod tests {
             id: PublishId(n),
             topic: "t".into(),
             payload: Bytes::from(vec![0; size]),
+            class: None,
         }
     }
 

@@ -34,6 +34,7 @@ pub use error::GatewayError;
 pub use events::GatewayEvent;
 
 use super::codec::EchoTracker;
+use super::limits::{Pacer, SessionLimits};
 use super::model::{Model, ModelConfig};
 use crate::core::mqtt::{ConnectOptions, PublishId, Session, SessionState};
 use crate::core::time::Millis;
@@ -50,8 +51,19 @@ pub struct Gateway {
     events: VecDeque<GatewayEvent>,
     /// `connect` publishes awaiting their PUBACK, by device name.
     connects: HashMap<PublishId, String>,
-    /// API publishes made while the session was not connected, in order.
+    /// API publishes made while the session was not connected, or waiting
+    /// for the session limits or for room in a rate limit, in order.
     offline: HeldQueue,
+    /// Keeps the traffic inside the server's session limits.
+    pacer: Pacer,
+    /// The session limits in force (parsed from the last answer).
+    limits: Option<SessionLimits>,
+    /// Until when uplinks wait for the answer to `getSessionLimits`, after
+    /// a CONNACK.
+    limits_wait: Option<Millis>,
+    /// The in-flight window and packet size the options asked for, before
+    /// the server's limits lowered them.
+    asked: (u16, usize),
     /// The latest time the caller gave us (for events drained in `poll_event`).
     now: Millis,
 }
@@ -65,6 +77,7 @@ impl Gateway {
 
     /// A disconnected gateway with these timeouts and bounds.
     pub fn with_config(options: ConnectOptions, config: ModelConfig) -> Self {
+        let (options_inflight, options_packet) = (options.max_inflight, options.max_packet_size);
         Gateway {
             session: Session::new(options),
             model: Model::new(config),
@@ -72,6 +85,10 @@ impl Gateway {
             events: VecDeque::new(),
             connects: HashMap::new(),
             offline: HeldQueue::default(),
+            pacer: Pacer::default(),
+            limits: None,
+            limits_wait: None,
+            asked: (options_inflight, options_packet),
             now: Millis(0),
         }
     }
@@ -88,7 +105,27 @@ impl Gateway {
 
     /// Replace the options used for the next connect.
     pub fn set_options(&mut self, options: ConnectOptions) {
+        self.asked = (options.max_inflight, options.max_packet_size);
         self.session.set_options(options);
+        if let Some(limits) = self.limits.clone() {
+            self.apply_transport_limits(&limits);
+        }
+    }
+
+    /// The session limits the server reported last, parsed.
+    pub fn session_limits(&self) -> Option<&SessionLimits> {
+        self.limits.as_ref()
+    }
+
+    /// How near the rate limits are, from 0 to 1 (own traffic, the devices'
+    /// traffic); `None` where nothing is limited.
+    pub fn limit_usage(&self, now: Millis) -> (Option<f64>, Option<f64>) {
+        self.pacer.usage(now)
+    }
+
+    /// Whether uplinks wait for the answer to `getSessionLimits`.
+    pub fn awaiting_limits(&self) -> bool {
+        self.limits_wait.is_some()
     }
 
     /// Whether the session is connected (CONNACK accepted).
@@ -96,9 +133,10 @@ impl Gateway {
         self.session.state() == SessionState::Connected
     }
 
-    /// How many messages wait in the offline queue for the next CONNACK (at
-    /// most [`OFFLINE_QUEUE_LIMIT`]). They are kept across closes and
-    /// requested disconnects until they go out.
+    /// How many messages wait in the outbox: for the next CONNACK, for the
+    /// session limits, or for room in a rate limit (at most
+    /// [`OFFLINE_QUEUE_LIMIT`]). They are kept across closes and requested
+    /// disconnects until they go out.
     pub fn offline_len(&self) -> usize {
         self.offline.len()
     }
@@ -145,15 +183,25 @@ impl Gateway {
         }
         self.pump();
         self.expire(now);
+        if self.limits_wait.is_some_and(|until| until <= now) {
+            self.limits_wait = None;
+            self.events.push_back(GatewayEvent::SessionLimitsUnanswered);
+        }
+        self.flush_offline(now);
     }
 
     /// When the gateway next needs [`Gateway::handle_timeout`]: the earliest
     /// of the session's timers and the model's deadlines.
     pub fn poll_timeout(&self) -> Option<Millis> {
-        [self.session.poll_timeout(), self.model.next_deadline()]
-            .into_iter()
-            .flatten()
-            .min()
+        [
+            self.session.poll_timeout(),
+            self.model.next_deadline(),
+            self.limits_wait,
+            self.outbox_due(),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     /// Everything queued for the transport, as one buffer (as

@@ -1,5 +1,6 @@
 //! Cutting a multi-device gateway message (`{"Dev": part, ..}`) into messages
-//! whose payloads each fit a byte budget.
+//! whose payloads each fit a byte budget and, where the server limits data
+//! points per second, carry no more data points than a rate window holds.
 //!
 //! Every device's part is serialized once as a `"Dev":part` member; members
 //! are packed in order, as many per message as fit. A part too big for a
@@ -12,6 +13,23 @@
 use bytes::Bytes;
 use serde_json::{Map, Value};
 
+use crate::core::gateway::limits::entry_points;
+
+/// What one message may hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Budget {
+    /// Payload bytes.
+    pub bytes: usize,
+    /// Data points (telemetry values, attribute keys), if limited. One
+    /// telemetry entry is never cut, even if it alone carries more.
+    pub points: Option<u64>,
+}
+
+impl Budget {
+    fn max_points(&self) -> u64 {
+        self.points.unwrap_or(u64::MAX)
+    }
+}
 /// How one device's part may be cut when it alone is too big.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Cut {
@@ -52,10 +70,23 @@ pub(super) struct Unsplittable {
     pub payload_len: usize,
 }
 
-/// One `"Dev":part` member, serialized.
+/// One `"Dev":part` member, serialized, with its data points.
 struct Member<'a> {
     device: &'a str,
     bytes: Vec<u8>,
+    points: u64,
+}
+
+/// The data points of a part (or of one of its items) cut as `cut`.
+fn points(cut: Cut, value: &Value) -> u64 {
+    match cut {
+        Cut::Elements => entry_points(value),
+        Cut::Members => match value {
+            Value::Object(map) => map.len() as u64,
+            _ => 1,
+        },
+        Cut::Never => 0,
+    }
 }
 
 fn json(value: &impl serde::Serialize) -> Vec<u8> {
@@ -70,7 +101,7 @@ fn json(value: &impl serde::Serialize) -> Vec<u8> {
 pub(super) fn split(
     body: &Map<String, Value>,
     cut: Cut,
-    budget: usize,
+    budget: Budget,
 ) -> Result<Vec<Piece>, Unsplittable> {
     let mut members = Vec::with_capacity(body.len());
     for (device, part) in body {
@@ -78,15 +109,29 @@ pub(super) fn split(
         let mut bytes = key.clone();
         bytes.push(b':');
         bytes.extend_from_slice(&json(part));
+        let part_points = if budget.points.is_some() {
+            points(cut, part)
+        } else {
+            0
+        };
         // `{` + member + `}`.
-        if bytes.len() + 2 <= budget {
-            members.push(Member { device, bytes });
+        if bytes.len() + 2 <= budget.bytes && part_points <= budget.max_points() {
+            members.push(Member {
+                device,
+                bytes,
+                points: part_points,
+            });
             continue;
         }
-        let (open, close, items): (u8, u8, Vec<Vec<u8>>) = match (cut, part) {
-            (Cut::Elements, Value::Array(items)) if items.len() > 1 => {
-                (b'[', b']', items.iter().map(json).collect())
-            }
+        let (open, close, items): (u8, u8, Vec<(Vec<u8>, u64)>) = match (cut, part) {
+            (Cut::Elements, Value::Array(items)) if items.len() > 1 => (
+                b'[',
+                b']',
+                items
+                    .iter()
+                    .map(|item| (json(item), entry_points(item)))
+                    .collect(),
+            ),
             (Cut::Members, Value::Object(map)) if map.len() > 1 => (
                 b'{',
                 b'}',
@@ -95,10 +140,20 @@ pub(super) fn split(
                         let mut item = json(k);
                         item.push(b':');
                         item.extend_from_slice(&json(v));
-                        item
+                        (item, 1)
                     })
                     .collect(),
             ),
+            // Over the point budget but not cuttable: it goes whole (the
+            // pacer waits for a full bucket for it).
+            _ if bytes.len() + 2 <= budget.bytes => {
+                members.push(Member {
+                    device,
+                    bytes,
+                    points: part_points,
+                });
+                continue;
+            }
             _ => {
                 return Err(Unsplittable {
                     device: device.clone(),
@@ -117,26 +172,33 @@ fn cut_part<'a>(
     device: &'a str,
     key: &[u8],
     (open, close): (u8, u8),
-    items: Vec<Vec<u8>>,
-    budget: usize,
+    items: Vec<(Vec<u8>, u64)>,
+    budget: Budget,
     members: &mut Vec<Member<'a>>,
 ) -> Result<(), Unsplittable> {
     // `{` key `:` open item close `}`.
     let overhead = key.len() + 5;
-    // The member being built, without its closing bracket.
+    // The member being built, without its closing bracket, and its points.
     let mut current: Vec<u8> = Vec::new();
-    for item in items {
-        if overhead + item.len() > budget {
+    let mut current_points = 0u64;
+    for (item, item_points) in items {
+        if overhead + item.len() > budget.bytes {
             return Err(Unsplittable {
                 device: device.to_string(),
                 payload_len: overhead + item.len(),
             });
         }
         // `,` item close, in braces.
-        if !current.is_empty() && current.len() + item.len() + 4 > budget {
+        let over_bytes = current.len() + item.len() + 4 > budget.bytes;
+        let over_points = current_points + item_points > budget.max_points();
+        if !current.is_empty() && (over_bytes || over_points) {
             current.push(close);
             let bytes = std::mem::take(&mut current);
-            members.push(Member { device, bytes });
+            members.push(Member {
+                device,
+                bytes,
+                points: std::mem::take(&mut current_points),
+            });
         }
         if current.is_empty() {
             current.extend_from_slice(key);
@@ -146,23 +208,26 @@ fn cut_part<'a>(
             current.push(b',');
         }
         current.extend_from_slice(&item);
+        current_points += item_points;
     }
     current.push(close);
     members.push(Member {
         device,
         bytes: current,
+        points: current_points,
     });
     Ok(())
 }
 
-/// Pack members in order into `{..}` payloads of at most `budget` bytes;
+/// Pack members in order into `{..}` payloads within `budget`;
 /// consecutive members of one device go to separate messages.
-fn pack(members: Vec<Member<'_>>, budget: usize) -> Vec<Piece> {
+fn pack(members: Vec<Member<'_>>, budget: Budget) -> Vec<Piece> {
     let mut pieces = Vec::new();
     // Bytes still to write if they all went in one message.
     let mut remaining = members.iter().map(|m| m.bytes.len() + 1).sum::<usize>() + 1;
     let mut buf: Vec<u8> = Vec::new();
     let mut devices: Vec<String> = Vec::new();
+    let mut buf_points = 0u64;
     let close = |buf: &mut Vec<u8>, devices: &mut Vec<String>, pieces: &mut Vec<Piece>| {
         buf.push(b'}');
         pieces.push(Piece {
@@ -173,18 +238,21 @@ fn pack(members: Vec<Member<'_>>, budget: usize) -> Vec<Piece> {
     for member in members {
         if !buf.is_empty() {
             // `,` member `}`.
-            let fits = buf.len() + member.bytes.len() + 2 <= budget;
+            let fits = buf.len() + member.bytes.len() + 2 <= budget.bytes
+                && buf_points + member.points <= budget.max_points();
             let repeated = devices.last().is_some_and(|d| d == member.device);
             if fits && !repeated {
                 buf.push(b',');
             } else {
                 close(&mut buf, &mut devices, &mut pieces);
+                buf_points = 0;
             }
         }
         if buf.is_empty() {
-            buf.reserve(remaining.min(budget));
+            buf.reserve(remaining.min(budget.bytes));
             buf.push(b'{');
         }
+        buf_points += member.points;
         remaining -= member.bytes.len() + 1;
         buf.extend_from_slice(&member.bytes);
         devices.push(member.device.to_string());

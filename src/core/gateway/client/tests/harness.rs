@@ -28,7 +28,17 @@ pub struct Harness {
     /// Whether the broker sends every publish of the gateway on these
     /// topics back to it (a bridged broker's echo).
     pub echo_topics: Vec<String>,
+    /// What the broker answers the gateway's `getSessionLimits` with, as
+    /// ThingsBoard does; `None`: no answer (the test answers, or not).
+    pub limits: Option<Value>,
     next_pkid: u16,
+}
+
+/// ThingsBoard CE's answer with its default tenant profile: no rate limits.
+pub fn no_limits() -> Value {
+    serde_json::json!({"maxPayloadSize": 65536, "maxInflightMessages": 100,
+        "rateLimits": {"messages": null, "telemetryMessages": null, "telemetryDataPoints": null},
+        "gatewayRateLimits": {"messages": null, "telemetryMessages": null, "telemetryDataPoints": null}})
 }
 
 impl Harness {
@@ -43,6 +53,7 @@ impl Harness {
             refuse: Vec::new(),
             ack_publishes: true,
             echo_topics: Vec::new(),
+            limits: Some(no_limits()),
             next_pkid: 1,
         }
     }
@@ -185,6 +196,21 @@ impl Harness {
                     Packet::Publish(p) => {
                         if p.qos == QoS::AtLeastOnce && self.ack_publishes {
                             PubAck::new(p.pkid).write(&mut reply).unwrap();
+                        }
+                        if let Some(id) = p.topic.strip_prefix("v1/devices/me/rpc/request/") {
+                            let call: Value =
+                                serde_json::from_slice(&p.payload).unwrap_or_default();
+                            if let (true, Some(limits)) =
+                                (call["method"] == "getSessionLimits", &self.limits)
+                            {
+                                let mut answer = Publish::new(
+                                    format!("v1/devices/me/rpc/response/{id}"),
+                                    QoS::AtLeastOnce,
+                                    limits.to_string().into_bytes(),
+                                );
+                                answer.pkid = self.pkid();
+                                answer.write(&mut reply).unwrap();
+                            }
                         }
                         if self.echo_topics.iter().any(|t| echo_matches(t, &p.topic)) {
                             let mut back = Publish::from_bytes(

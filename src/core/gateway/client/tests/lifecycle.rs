@@ -31,7 +31,9 @@ fn every_connack_subscribes_to_the_seven_filters_at_qos_1_in_one_subscribe() {
 
 #[test]
 fn every_connack_asks_for_the_session_limits_and_the_answer_is_kept() {
-    let mut h = Harness::connected();
+    let mut h = Harness::new();
+    h.limits = None;
+    h.open();
     let calls = h.take_published_on("v1/devices/me/rpc/request/1");
     assert_eq!(
         calls,

@@ -5,6 +5,7 @@ mod devices;
 mod echo;
 mod harness;
 mod lifecycle;
+mod limits;
 mod offline;
 mod own;
 mod rpc;
