@@ -19,6 +19,10 @@ use crate::core::gateway::model::{ModelError, RequestKind, Traffic};
 use crate::core::mqtt::{PublishId, Session};
 use crate::core::time::Millis;
 
+/// The client attribute a keep-alive asks for (whatever the answer, it is
+/// not shown).
+pub const KEEPALIVE_KEY: &str = "keepalive";
+
 /// `keys` as owned strings, repeats removed, order kept.
 fn unique_keys<S: AsRef<str>>(keys: &[S]) -> Vec<String> {
     let mut out: Vec<String> = Vec::with_capacity(keys.len());
@@ -305,6 +309,52 @@ impl Gateway {
         let resolved = self.resolve_all(batch)?;
         let uplink = Uplink::Attributes(resolved);
         self.publish_batch(now, &uplink, Cut::Members, Traffic::Attributes)
+    }
+
+    /// Keep the server's session of each quiet device alive: an attribute
+    /// request naming it (a message for a device is activity for it; a
+    /// repeated `connect` is not, contract §11 item 3). Its answer is not
+    /// shown.
+    pub(super) fn keep_registered(&mut self, now: Millis) {
+        let config = self.model.config();
+        if !config.keep_registered || !self.is_connected() || config.session_inactivity_ms == 0 {
+            return;
+        }
+        let inactivity = config.session_inactivity_ms;
+        for device in self.model.devices().due_for_keepalive(now, inactivity) {
+            let id = self.model.requests_mut().start(
+                now,
+                RequestKind::KeepAlive {
+                    device: device.clone(),
+                },
+            );
+            let uplink = Uplink::AttributeRequest {
+                id,
+                device: device.clone(),
+                scope: AttributeScope::Client,
+                keys: vec![KEEPALIVE_KEY.to_string()],
+            };
+            match self.publish_uplink(now, &uplink) {
+                // Counted as sent now, so it is not sent again while it
+                // waits for room in a rate limit.
+                Ok(_) => self.record_publish(now, [&device], Traffic::Other),
+                Err(e) => {
+                    self.model.requests_mut().take(id);
+                    self.failed(format!("keep device {device:?} registered"), e);
+                }
+            }
+        }
+    }
+
+    /// When the next keep-alive is due, if the gateway sends them.
+    pub(super) fn next_keepalive(&self) -> Option<Millis> {
+        let config = self.model.config();
+        if !config.keep_registered || !self.is_connected() || config.session_inactivity_ms == 0 {
+            return None;
+        }
+        self.model
+            .devices()
+            .next_keepalive(config.session_inactivity_ms)
     }
 
     /// Ask for a device's attributes of one scope. Returns the request id;

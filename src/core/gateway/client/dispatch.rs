@@ -63,7 +63,7 @@ impl Gateway {
         }
     }
 
-    fn failed(&mut self, action: String, error: GatewayError) {
+    pub(super) fn failed(&mut self, action: String, error: GatewayError) {
         self.events
             .push_back(GatewayEvent::Failed { action, error });
     }
@@ -221,6 +221,7 @@ impl Gateway {
         .encode()?;
         let id = self.submit(now, &encoded.topic, encoded.payload)?;
         self.connects.insert(id, device.to_string());
+        self.model.devices_mut().record_connect_sent(now, device);
         Ok(id)
     }
 
@@ -262,6 +263,13 @@ impl Gateway {
                 });
             }
             Downlink::AttributeResponse { id, device, body } => {
+                if matches!(
+                    self.model.requests().get(id).map(|r| &r.kind),
+                    Some(RequestKind::KeepAlive { device: kept }) if *kept == device
+                ) {
+                    self.model.requests_mut().take(id);
+                    return;
+                }
                 // The server only echoes the id, and another gateway tab
                 // may use the same one: the device must match too.
                 let Some(RequestKind::Attributes { scope, keys, .. }) = self
@@ -430,6 +438,9 @@ impl Gateway {
                 RequestKind::OwnAttributes { .. } => {
                     GatewayEvent::OwnAttributeRequestTimedOut { id }
                 }
+                // The server answers nothing when its attribute lookup
+                // fails; the request still counted as activity.
+                RequestKind::KeepAlive { .. } => continue,
                 RequestKind::OwnRpcCall { method } => {
                     self.echoes.forget_call(id);
                     if self.model.own().session_limits_call() == Some(id) {

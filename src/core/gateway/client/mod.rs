@@ -187,6 +187,7 @@ impl Gateway {
             self.limits_wait = None;
             self.events.push_back(GatewayEvent::SessionLimitsUnanswered);
         }
+        self.keep_registered(now);
         self.flush_offline(now);
     }
 
@@ -198,6 +199,7 @@ impl Gateway {
             self.model.next_deadline(),
             self.limits_wait,
             self.outbox_due(),
+            self.next_keepalive(),
         ]
         .into_iter()
         .flatten()

@@ -53,6 +53,10 @@ pub struct Device {
     pub state: DeviceState,
     /// When it last sent or received anything.
     pub last_activity: Millis,
+    /// When a message naming it last went to the server (its registration
+    /// included): what keeps its sub-device session alive there (contract
+    /// §11 item 3).
+    pub last_uplink: Millis,
     /// Telemetry uploads that included it.
     pub telemetry_sent: u64,
     /// Client-attribute uploads that included it.
@@ -68,11 +72,20 @@ impl Device {
             device_type: device_type.map(str::to_string),
             state,
             last_activity: now,
+            last_uplink: now,
             telemetry_sent: 0,
             attributes_sent: 0,
             rpc_received: 0,
         }
     }
+}
+
+/// When a device whose last uplink was at `last_uplink` needs a keep-alive
+/// so that its server session (expiring after `inactivity_ms`) does not
+/// expire: a minute before (half the time for short expiries).
+pub fn keepalive_at(last_uplink: Millis, inactivity_ms: u64) -> Millis {
+    let margin = (inactivity_ms / 2).min(60_000);
+    last_uplink.after_ms(inactivity_ms - margin)
 }
 
 /// The devices this gateway speaks for, by name, and the old → new name map.
@@ -147,6 +160,7 @@ impl Devices {
         }
         device.state = DeviceState::Connecting;
         device.last_activity = now;
+        device.last_uplink = now;
         Ok(name)
     }
 
@@ -168,10 +182,19 @@ impl Devices {
             device.state = state;
         }
         device.last_activity = now;
+        device.last_uplink = now;
         match traffic {
             Traffic::Telemetry => device.telemetry_sent += 1,
             Traffic::Attributes => device.attributes_sent += 1,
             Traffic::Other => {}
+        }
+    }
+
+    /// A `connect` for `name` went out: the server's session of it starts
+    /// (again) now.
+    pub fn record_connect_sent(&mut self, now: Millis, name: &str) {
+        if let Some(device) = self.devices.get_mut(name) {
+            device.last_uplink = now;
         }
     }
 
@@ -266,6 +289,27 @@ impl Devices {
                 device.state = DeviceState::Connecting;
             }
         }
+    }
+
+    /// The server's session of each device expires `inactivity_ms` after
+    /// its last uplink: the connected devices whose keep-alive is due at
+    /// `now` ([`keepalive_at`]).
+    pub fn due_for_keepalive(&self, now: Millis, inactivity_ms: u64) -> Vec<String> {
+        self.devices
+            .values()
+            .filter(|d| d.state == DeviceState::Connected)
+            .filter(|d| keepalive_at(d.last_uplink, inactivity_ms) <= now)
+            .map(|d| d.name.clone())
+            .collect()
+    }
+
+    /// The earliest keep-alive due among the connected devices.
+    pub fn next_keepalive(&self, inactivity_ms: u64) -> Option<Millis> {
+        self.devices
+            .values()
+            .filter(|d| d.state == DeviceState::Connected)
+            .map(|d| keepalive_at(d.last_uplink, inactivity_ms))
+            .min()
     }
 
     /// Devices to register after a CONNACK, with their types: every one that

@@ -20,7 +20,7 @@ mod tests;
 
 use std::collections::BTreeMap;
 
-pub use devices::{Device, DeviceState, Devices, Traffic};
+pub use devices::{keepalive_at, Device, DeviceState, Devices, Traffic};
 pub use error::ModelError;
 pub use own::{OwnState, SessionLimits};
 pub use requests::{PendingRequest, PendingRequests, RequestKind};
@@ -47,6 +47,14 @@ pub struct ModelConfig {
     /// random point, so two tabs on one gateway do not take each other's
     /// answers for their own.
     pub first_request_id: u32,
+    /// After how long without a message naming it the server drops a
+    /// sub-device's session (ThingsBoard's
+    /// `transport.sessions.inactivity_timeout`, default 600 000 ms).
+    pub session_inactivity_ms: u64,
+    /// Whether the gateway sends a keep-alive for a quiet device before
+    /// that (off when the server keeps sub-devices active itself: the
+    /// gateway device's "overwrite activity time" option).
+    pub keep_registered: bool,
 }
 
 impl Default for ModelConfig {
@@ -57,6 +65,8 @@ impl Default for ModelConfig {
             rpc_inbox_capacity: 256,
             client_rpc_timeout_ms: 65_000,
             first_request_id: 1,
+            session_inactivity_ms: 600_000,
+            keep_registered: true,
         }
     }
 }

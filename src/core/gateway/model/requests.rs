@@ -27,6 +27,12 @@ pub enum RequestKind {
         /// Shared-scope keys asked for.
         shared_keys: Vec<String>,
     },
+    /// A request the gateway makes by itself so that the server keeps a
+    /// quiet device's session (its answer is not shown).
+    KeepAlive {
+        /// The device kept registered.
+        device: String,
+    },
     /// A client-side RPC call, on `v1/devices/me/rpc/request/<id>`.
     OwnRpcCall {
         /// The method called.

@@ -3,6 +3,7 @@ use serde_json::json;
 
 use super::harness::{all_qos1, subscribed, Harness};
 use crate::core::gateway::codec::topics::SUBSCRIPTIONS;
+use crate::core::gateway::codec::TelemetryEntry;
 use crate::core::gateway::model::DeviceState;
 use crate::core::gateway::GatewayEvent;
 use crate::core::mqtt::Event;
@@ -236,4 +237,81 @@ fn a_requested_disconnect_closes_the_session_and_keeps_the_devices() {
         h.gw.model().devices().get("A").unwrap().state,
         DeviceState::Connecting
     );
+}
+
+/// A connected gateway whose devices' server sessions expire after
+/// `inactivity_ms`, with keep-alives on or off.
+fn expiring(inactivity_ms: u64, keep_registered: bool) -> Harness {
+    use crate::core::gateway::model::ModelConfig;
+    use crate::core::gateway::Gateway;
+    use crate::core::mqtt::{ConnectOptions, Credentials};
+    let mut h = Harness::new();
+    h.gw = Gateway::with_config(
+        ConnectOptions::new("gw", Credentials::AccessToken("token".into())),
+        ModelConfig {
+            session_inactivity_ms: inactivity_ms,
+            keep_registered,
+            ..ModelConfig::default()
+        },
+    );
+    h.open();
+    h
+}
+
+#[test]
+fn a_quiet_device_gets_a_keepalive_before_the_server_would_drop_its_session() {
+    let mut h = expiring(10_000, true);
+    h.gw.connect_device(h.now, "Quiet", None).unwrap();
+    h.gw.connect_device(h.now, "Busy", None).unwrap();
+    h.take_published();
+    h.take_events();
+    let mut keepalives = Vec::new();
+    for _ in 0..30 {
+        h.gw.send_telemetry(
+            h.now,
+            &[(
+                "Busy",
+                vec![TelemetryEntry::flat(
+                    json!({"x": 1}).as_object().unwrap().clone(),
+                )],
+            )],
+        )
+        .unwrap();
+        h.advance(1_000);
+        for body in h.take_published_on("v1/gateway/attributes/request") {
+            keepalives.push((h.now, body));
+        }
+    }
+    // Every 5 s (half the 10 s expiry), for the quiet device only.
+    assert!(
+        keepalives
+            .iter()
+            .all(|(_, b)| b["device"] == "Quiet" && b["client"] == true && b["key"] == "keepalive"),
+        "{keepalives:?}"
+    );
+    assert!(
+        (5..=7).contains(&keepalives.len()),
+        "{} keep-alives in 30 s",
+        keepalives.len()
+    );
+    assert!(keepalives.windows(2).all(|w| w[1].0.since(w[0].0) < 10_000));
+    // Their answers are not shown (the latest still waits for its answer;
+    // older ones timed out silently).
+    let id = keepalives.last().unwrap().1["id"].as_u64().unwrap();
+    h.push(
+        "v1/gateway/attributes/response",
+        &json!({"id": id, "device": "Quiet"}).to_string(),
+    );
+    assert!(h.gateway_events().is_empty());
+}
+
+#[test]
+fn no_keepalive_when_the_server_keeps_sub_devices_active_itself() {
+    let mut h = expiring(10_000, false);
+    h.gw.connect_device(h.now, "Quiet", None).unwrap();
+    h.take_published();
+    h.advance(60_000);
+    assert!(h
+        .take_published_on("v1/gateway/attributes/request")
+        .is_empty());
 }
