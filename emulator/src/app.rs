@@ -2,9 +2,9 @@
 //! and shutdown.
 
 use crate::cli::Args;
-use crate::http;
 use crate::hub::{log, Hub};
-use crate::platform::{Config, Platform};
+use crate::platform::{Config, Limits, Platform};
+use crate::rest;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
@@ -17,10 +17,13 @@ const TICK: Duration = Duration::from_millis(250);
 /// server is bound and the broker has granted every subscription.
 pub async fn run(args: Args) -> Result<(), String> {
     let config = Config {
-        gateway_name: args.gateway_name.clone(),
         rpc_default_timeout_ms: args.rpc_timeout_ms,
         rpc_min_timeout_ms: args.rpc_min_timeout_ms,
-        session_inactivity_ms: args.session_inactivity_ms,
+        limits: Limits {
+            session_inactivity_ms: args.session_inactivity_ms,
+            ..Limits::default()
+        },
+        ..Config::default()
     };
     let hub = Arc::new(Hub::new(Platform::new(config, crate::hub::now_ms())));
 
@@ -41,7 +44,7 @@ pub async fn run(args: Args) -> Result<(), String> {
     let tick_task = tokio::spawn(tick(hub.clone()));
     let mut http_stopped = stopped.clone();
     let server =
-        axum::serve(listener, http::router(hub.clone())).with_graceful_shutdown(async move {
+        axum::serve(listener, rest::router(hub.clone())).with_graceful_shutdown(async move {
             let _ = http_stopped.wait_for(|s| *s).await;
         });
     let http_task = tokio::spawn(async move {
@@ -79,7 +82,6 @@ async fn tick(hub: Arc<Hub>) {
         interval.tick().await;
         hub.apply(|p, now| {
             p.tick(now);
-            ((), Vec::new())
         });
     }
 }

@@ -150,6 +150,6 @@
 
 pub mod app;
 pub mod cli;
-pub mod http;
 pub mod hub;
 pub mod platform;
+pub mod rest;
