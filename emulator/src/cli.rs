@@ -1,6 +1,6 @@
 //! The command line (clap, derive). `platform-emulator --help` prints it.
 
-use crate::platform::RateLimits;
+use crate::platform::RateLimitSpecs as RateLimits;
 use clap::Parser;
 
 /// ThingsBoard for browser-gateway's development and tests: an MQTT server

@@ -150,7 +150,7 @@
 
 pub mod app;
 pub mod cli;
-pub mod http;
 pub mod hub;
 pub mod platform;
+pub mod rest;
 pub mod server;
