@@ -1,14 +1,11 @@
 //! # platform-emulator
 //!
-//! Plays **ThingsBoard's side of the gateway MQTT contract**
-//! (`thingsboard-gateway-contract.md`, §2–§7) for development and
-//! end-to-end tests of browser-gateway, where a real ThingsBoard cannot run.
-//!
-//! It is an MQTT 5 *client* of an ordinary broker (mosquitto), standing where
-//! a mosquitto bridge to ThingsBoard would stand in deployment B of the
-//! contract (§10): it emulates **one gateway device** (one gateway token) and
-//! the sub-devices the gateway reports. It subscribes with **No Local**, so
-//! it never receives its own publishes, and publishes everything at QoS 1.
+//! Plays **ThingsBoard** for development and end-to-end tests of
+//! browser-gateway, where a real ThingsBoard cannot run: the MQTT transport
+//! (TCP and WebSocket, MQTT 3.1, 3.1.1 and 5) with ThingsBoard's gateway
+//! rules (`thingsboard-gateway-contract.md`, §1–§7, §11), and ThingsBoard's
+//! REST API. It is an MQTT *server*, not a broker: nothing a client
+//! publishes reaches another client; every answer comes from the platform.
 //!
 //! ## What it emulates
 //!
@@ -80,27 +77,70 @@
 //! ## Command line
 //!
 //! ```text
-//! platform-emulator [--broker HOST:PORT] [--http HOST:PORT] [--rpc-timeout-ms N]
-//!                   [--rpc-min-timeout-ms N] [--client-id ID] [--gateway-name NAME]
-//!                   [--session-inactivity-ms N] [--state-topic TOPIC|none]
+//! --mqtt HOST:PORT|off        MQTT over TCP                          [127.0.0.1:1883]
+//! --ws HOST:PORT|off          MQTT over WebSocket (subprotocols mqtt, mqttv3.1,
+//!                             binary; any path)                      [127.0.0.1:9001]
+//! --http HOST:PORT            REST API                               [127.0.0.1:8081]
+//! --gateway TOKEN             repeatable: gateway device "Gateway TOKEN" at start
+//! --accept-any-token          an unknown token at CONNECT creates a gateway for it
+//! --max-payload-size N        largest packet, bytes                  [65536]
+//! --max-inflight N            QoS 1 publishes awaiting PUBACK        [100]
+//! --gateway-rate-limits SPEC  sub-device traffic of one gateway, summed
+//! --device-rate-limits SPEC   a device's own traffic
+//! --session-inactivity-ms N   sub-device session expiry, 0 = never   [600000]
+//! --rpc-timeout-ms N          server-side RPC default timeout        [10000]
+//! --rpc-min-timeout-ms N      smallest RPC timeout honoured          [5000]
 //! ```
 //!
-//! Defaults: broker `127.0.0.1:1883`, HTTP `127.0.0.1:8080` (port 0 picks a
-//! free port), RPC timeout 10 000 ms (minimum 5 000), client id
-//! `tb-emulator`, gateway name `gateway`, session inactivity 600 000 ms,
-//! state topic `tb-bridge/state` (retained `"1"` when connected, `"0"` on
-//! shutdown and as the will, like a bridge's `notification_topic`).
+//! Port 0 takes a free port. SPEC is `KIND=COUNT:SECONDS[,COUNT:SECONDS...]`
+//! joined by `;`, KIND one of `messages`, `telemetryMessages`,
+//! `telemetryDataPoints` (e.g.
+//! `messages=10:1,300:60;telemetryMessages=10:1;telemetryDataPoints=200:1`);
+//! kinds left out are unlimited. Bad values are refused with a message and
+//! status 2 (clap).
 //!
-//! Logs go to stderr, one line per event: `emulator: [HH:MM:SS.mmm] ...`.
-//! Once the HTTP server is bound **and** the broker has granted every
-//! subscription, it prints (on stderr, once) the ready line
+//! Once every listener is bound it prints on **stdout**, flushed, one line
+//! per listener, http last:
 //!
 //! ```text
-//! emulator: http listening on http://127.0.0.1:8080
+//! emulator: mqtt listening on 127.0.0.1:41234
+//! emulator: ws listening on ws://127.0.0.1:41235
+//! emulator: http listening on http://127.0.0.1:41236
 //! ```
 //!
-//! with the actual bound address. It reconnects (and re-subscribes) when the
-//! broker restarts, and exits with status 0 on Ctrl-C or SIGTERM.
+//! Logs go to stderr, one line per event: `emulator: [HH:MM:SS.mmm] ...`;
+//! user names (access tokens) are masked to their first 2 characters
+//! (`A1***`). It exits with status 0 on SIGINT or SIGTERM.
+//!
+//! ## MQTT transport
+//!
+//! [`server`] accepts connections on both listeners, one task each, and
+//! drives the platform through [`platform::session`]; see [`server`] for
+//! the rules it applies itself. In short:
+//!
+//! * The first packet must be a CONNECT, within 10 s. Its protocol level
+//!   picks the codec (3.1 `MQIsdp`/3, 3.1.1, 5); the platform accepts or
+//!   refuses it (CONNACK code, then close).
+//! * SUBSCRIBE, PUBLISH (any QoS: QoS 2 gets a PUBACK, as ThingsBoard has no
+//!   QoS 2 flow) and PINGREQ go to the platform; its verdict decides the
+//!   PUBACK (MQTT 5 reason code) and whether the connection closes.
+//! * Server pushes are QoS 1 with the connection's own 16-bit-truncated
+//!   packet id counter (id 0 after 65 535), never retransmitted.
+//! * No keepalive enforcement (as ThingsBoard); a packet over
+//!   `maxPayloadSize` (checked from its header, never buffered) or more than
+//!   `maxInflightMessages` QoS 1 publishes in one read closes the connection
+//!   (MQTT 5: DISCONNECT 149 / 151 first); malformed input closes it (MQTT 5:
+//!   DISCONNECT 129 after CONNECT). Every close is logged; nothing a client
+//!   sends can stop the emulator.
+//! * WebSocket: binary messages carry the bytes (a packet may span
+//!   messages, a message may hold several); the offered subprotocol is
+//!   echoed; messages over 4 MiB are refused from their header.
+//!
+//! Crates: mqttbytes 0.6 reads PUBLISH and SUBSCRIBE (v4 codec for 3.1 and
+//! 3.1.1, v5 for 5); CONNECT and the server's own packets are written by
+//! hand (mqttbytes refuses level 3, binary passwords and a QoS 1 PUBLISH with
+//! packet id 0). tokio-tungstenite does the WebSocket handshake and framing;
+//! clap the command line.
 //!
 //! ## HTTP API
 //!
@@ -141,10 +181,14 @@
 //!
 //! ## Layout
 //!
-//! * [`platform`]: the pure state machine (no I/O, caller-supplied time),
-//!   unit-tested against the contract's examples and malformed cases.
-//! * [`mqtt`], [`http`]: the I/O around it; [`hub`]: what they share;
-//!   [`app`]: wiring; [`cli`]: arguments.
+//! * [`platform`]: the pure tenant model and rules (no I/O, caller-supplied
+//!   time), unit-tested against the contract.
+//! * [`server`]: the MQTT transport; [`rest`]: the REST API; [`hub`]: what
+//!   they share; [`app`]: wiring; [`cli`]: arguments.
+//!
+//! Tests through the real binary: `tests/transport.rs` (the transport with
+//! rumqttc 3.1.1 and 5 over TCP and WebSocket, raw bytes for bad input) and
+//! `tests/rules.rs` (the connection-level rules as clients meet them).
 
 #![warn(missing_docs)]
 
