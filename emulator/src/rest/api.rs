@@ -450,7 +450,7 @@ pub(crate) async fn delete_timeseries(
         .is_some_and(|v| v.eq_ignore_ascii_case("true"));
     let start = number(&q, "startTs")?.unwrap_or(0);
     let end = number(&q, "endTs")?.unwrap_or(i64::MAX);
-    if !all && (q.get("startTs").is_none() || q.get("endTs").is_none()) {
+    if !all && (!q.contains_key("startTs") || !q.contains_key("endTs")) {
         return Err(CommandError::b(
             400,
             "When deleteAllDataForKeys is false, start and end timestamp values shouldn't be empty",
