@@ -220,3 +220,85 @@ async fn second_session_takes_over() {
         assert_eq!(code, rumqttc::v5::mqttbytes::v5::ConnectReturnCode::Success);
     }
 }
+
+/// A shared attribute set through ThingsBoard's REST API is pushed to the
+/// connected gateway at QoS 1 with the server's own packet id.
+#[tokio::test]
+async fn shared_attribute_from_rest_is_pushed() {
+    use rumqttc::{Event, Packet, QoS};
+    let emu = Emulator::start(&[]);
+    let http_addr = emu.http;
+    let (jwt, id) = tokio::task::spawn_blocking(move || {
+        let (status, body) = http(
+            http_addr,
+            "POST",
+            "/api/auth/login",
+            None,
+            r#"{"username":"tenant@thingsboard.org","password":"tenant"}"#,
+        );
+        assert_eq!(status, 200, "{body}");
+        let jwt = serde_json::from_str::<serde_json::Value>(&body).unwrap()["token"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let (status, body) = http(
+            http_addr,
+            "GET",
+            &format!("/api/tenant/devices?deviceName=Gateway%20{GATEWAY_TOKEN}"),
+            Some(&jwt),
+            "",
+        );
+        assert_eq!(status, 200, "{body}");
+        let id = serde_json::from_str::<serde_json::Value>(&body).unwrap()["id"]["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        (jwt, id)
+    })
+    .await
+    .unwrap();
+    for (n, (addr, ws)) in [(emu.mqtt, false), (emu.ws, true)].into_iter().enumerate() {
+        let (c, mut el) = rumqttc::AsyncClient::new(v4_options(addr, ws, "push", GATEWAY_TOKEN), 4);
+        c.subscribe("v1/devices/me/attributes", QoS::AtLeastOnce)
+            .await
+            .unwrap();
+        timeout(WAIT, async {
+            loop {
+                if let Event::Incoming(Packet::SubAck(_)) = el.poll().await.unwrap() {
+                    return;
+                }
+            }
+        })
+        .await
+        .expect("a SUBACK");
+        let (jwt, id) = (jwt.clone(), id.clone());
+        let (status, body) = tokio::task::spawn_blocking(move || {
+            http(
+                http_addr,
+                "POST",
+                &format!("/api/plugins/telemetry/DEVICE/{id}/SHARED_SCOPE"),
+                Some(&jwt),
+                &format!(r#"{{"pushed":{n}}}"#),
+            )
+        })
+        .await
+        .unwrap();
+        assert_eq!(status, 200, "{body}");
+        let push = timeout(WAIT, async {
+            loop {
+                if let Event::Incoming(Packet::Publish(p)) = el.poll().await.unwrap() {
+                    return p;
+                }
+            }
+        })
+        .await
+        .expect("the push");
+        assert_eq!(push.topic, "v1/devices/me/attributes");
+        assert_eq!(push.qos, QoS::AtLeastOnce);
+        assert_eq!(push.pkid, 1, "the connection's first push");
+        let v: serde_json::Value = serde_json::from_slice(&push.payload).unwrap();
+        assert_eq!(v["pushed"], n as u64, "{v}");
+        c.disconnect().await.unwrap();
+        let _ = timeout(WAIT, el.poll()).await;
+    }
+}
