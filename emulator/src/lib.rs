@@ -132,7 +132,7 @@
 //! * No keepalive enforcement (as ThingsBoard); a packet over
 //!   `maxPayloadSize` (checked from its header, never buffered) or more than
 //!   `maxInflightMessages` QoS 1 publishes in one read closes the connection
-//!   (MQTT 5: DISCONNECT 149 / 151 first); malformed input closes it (MQTT 5:
+//!   (MQTT 5: DISCONNECT 129 / 151 first); malformed input closes it (MQTT 5:
 //!   DISCONNECT 129 after CONNECT). Every close is logged; nothing a client
 //!   sends can stop the emulator.
 //! * WebSocket: binary messages carry the bytes (a packet may span

@@ -167,8 +167,8 @@ pub enum Effect {
 #[serde(rename_all = "camelCase")]
 pub struct TransportLimits {
     /// Largest packet accepted (ThingsBoard's `NETTY_MAX_PAYLOAD_SIZE`,
-    /// 65 536): a bigger one closes the connection (MQTT 5: DISCONNECT 149,
-    /// packet too large).
+    /// 65 536): a bigger one closes the connection (MQTT 5: DISCONNECT 129,
+    /// malformed packet, as ThingsBoard's decoder failure does).
     pub max_payload_size: usize,
     /// Most QoS 1 publishes received and not yet acknowledged; more closes
     /// the connection (MQTT 5: DISCONNECT 151, quota exceeded).

@@ -25,8 +25,10 @@ pub const WRITE_DEADLINE: Duration = Duration::from_secs(30);
 pub const REASON_MALFORMED: u8 = 0x81;
 /// MQTT 5 reason: protocol error.
 pub const REASON_PROTOCOL_ERROR: u8 = 0x82;
-/// MQTT 5 reason: packet too large.
-pub const REASON_PACKET_TOO_LARGE: u8 = 0x95;
+/// MQTT 5 reason for a packet over the size limit: ThingsBoard's decoder
+/// fails on it, and the session closes with MALFORMED_PACKET (contract §4),
+/// not MQTT 5's PACKET_TOO_LARGE (149).
+pub const REASON_PACKET_TOO_LARGE: u8 = REASON_MALFORMED;
 /// MQTT 5 reason: quota exceeded.
 pub const REASON_QUOTA_EXCEEDED: u8 = 0x97;
 

@@ -23,7 +23,7 @@
 //! * No keepalive enforcement (ThingsBoard has none; the platform's
 //!   inactivity timeout applies instead).
 //! * A packet whose announced remaining length exceeds `maxPayloadSize`
-//!   closes the connection (MQTT 5: DISCONNECT 149 first); more than
+//!   closes the connection (MQTT 5: DISCONNECT 129, malformed packet, first, as ThingsBoard); more than
 //!   `maxInflightMessages` QoS 1 publishes received in one read, before any
 //!   of their PUBACKs is written, closes it (MQTT 5: DISCONNECT 151). Both
 //!   limits are read from the platform per read, so they change at run time.
