@@ -36,6 +36,17 @@ pub fn status_bar() -> Html {
             store.last_error.clone(),
         )
     };
+    // What waits in the outbox (offline, for the session limits, or for
+    // room in a rate limit), and how near the nearest rate limit is.
+    let (held, held_bytes, awaiting_limits, (own_usage, gateway_usage)) = controller.gateway(|g| {
+        (
+            g.offline_len(),
+            g.offline_bytes(),
+            g.awaiting_limits(),
+            g.limit_usage(t),
+        )
+    });
+    let usage = own_usage.into_iter().chain(gateway_usage).reduce(f64::max);
     let (class, text, actions) = match &status {
         LinkStatus::Idle => ("idle", "Not connected".to_string(), html! {}),
         LinkStatus::Connecting => ("connecting", "Connecting…".to_string(), html! {}),
@@ -74,6 +85,16 @@ pub fn status_bar() -> Html {
             { actions }
             <span class="counters" aria-label="Message counters">
                 { format!("in {per_in}/s ({total_in}) · out {per_out}/s ({total_out}) · errors {errors}") }
+                if held > 0 {
+                    <span title="messages waiting to be sent: while offline, until the server's session limits are known, or for room in a rate limit">
+                        { format!(" · waiting {held} ({} KiB){}", held_bytes.div_ceil(1024), if awaiting_limits { ", for the session limits" } else { "" }) }
+                    </span>
+                }
+                if let Some(usage) = usage {
+                    <span title="how near the nearest of the server's rate limits is (the gateway keeps to 80 % of each)">
+                        { format!(" · rate limit {:.0} %", usage * 100.0) }
+                    </span>
+                }
                 if echoes > 0 {
                     <span title="our own publishes that a bridged broker sent back, recognised and ignored">
                         { format!(" · own echoes ignored {echoes}") }
