@@ -1,4 +1,5 @@
-//! The MQTT 3.1.1 session: pure and sans-IO, over mqttbytes.
+//! The MQTT session (MQTT 5 by default, 3.1.1 selectable): pure and
+//! sans-IO, over mqttbytes' `v5` and `v4` codecs.
 //!
 //! Theory of operation (after quinn-proto and h11): the caller owns the
 //! transport (a WebSocket in the browser, a byte pipe in tests) and the clock.
@@ -17,6 +18,8 @@ mod event;
 mod framing;
 mod inflight;
 mod options;
+mod publish;
+mod reason;
 mod session;
 mod timers;
 mod topic;
@@ -26,7 +29,10 @@ mod tests;
 
 pub use connack::explain_connack;
 pub use error::SessionError;
-pub use event::{Direction, Event, PacketLog, PublishId, SubscribeId, SubscribeResult};
+pub use event::{
+    Direction, Event, PacketLog, PublishId, ServerLimits, SubscribeId, SubscribeResult,
+};
 pub use mqttbytes::QoS;
-pub use options::{ConnectOptions, Credentials};
+pub use options::{ConnectOptions, Credentials, Protocol};
+pub use reason::explain_reason;
 pub use session::{Session, SessionState};

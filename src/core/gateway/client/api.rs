@@ -15,7 +15,7 @@ use crate::core::gateway::codec::{
     UPLINK_QOS,
 };
 use crate::core::gateway::model::{ModelError, RequestKind, Traffic};
-use crate::core::mqtt::{PublishId, Session};
+use crate::core::mqtt::PublishId;
 use crate::core::time::Millis;
 
 /// `keys` as owned strings, repeats removed, order kept.
@@ -117,7 +117,9 @@ impl Gateway {
             split::split(&body, cut, budget).map_err(|too_big| GatewayError::TooLarge {
                 device: too_big.device,
                 part: cut.item(),
-                size: Session::publish_size(&topic, too_big.payload_len, UPLINK_QOS),
+                size: self
+                    .session
+                    .publish_size(&topic, too_big.payload_len, UPLINK_QOS),
                 max: self.session.options().max_packet_size,
                 topic: topic.clone(),
             })?;

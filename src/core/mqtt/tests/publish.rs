@@ -5,7 +5,7 @@ use mqttbytes::v4::Packet;
 use mqttbytes::QoS;
 
 use super::harness::{connack, options, puback, publishes, Broker};
-use crate::core::mqtt::{Event, PublishId, Session, SessionError};
+use crate::core::mqtt::{Event, PublishId, ServerLimits, SessionError};
 
 #[test]
 fn a_qos0_publish_is_written_and_acked_at_once() {
@@ -49,7 +49,8 @@ fn a_qos1_publish_while_disconnected_is_sent_after_connack() {
         broker.app_events(),
         [
             Event::Connected {
-                session_present: false
+                session_present: false,
+                server_limits: ServerLimits::default(),
             },
             Event::Acked(id)
         ]
@@ -408,12 +409,12 @@ fn max_payload_len_is_the_largest_payload_that_fits_the_maximum_packet_size() {
         for qos in [QoS::AtMostOnce, QoS::AtLeastOnce] {
             let topic = "v1/gateway/telemetry";
             let len = session.max_payload_len(topic, qos);
-            let fits = Session::publish_size(topic, len, qos) <= max;
-            let empty_fits = Session::publish_size(topic, 0, qos) <= max;
+            let fits = session.publish_size(topic, len, qos) <= max;
+            let empty_fits = session.publish_size(topic, 0, qos) <= max;
             assert!(fits || (len == 0 && !empty_fits), "max {max}, {qos:?}");
             if fits {
                 assert!(
-                    Session::publish_size(topic, len + 1, qos) > max,
+                    session.publish_size(topic, len + 1, qos) > max,
                     "max {max}, {qos:?}: {len} is not the largest"
                 );
             }

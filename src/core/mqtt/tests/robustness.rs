@@ -1,6 +1,6 @@
 //! Bad input from the broker: malformed, oversize, garbage.
 
-use super::harness::{connack, options, publish, Broker};
+use super::harness::{connack, options, options_for, publish, Broker, BOTH};
 use crate::core::mqtt::{Event, SessionError, SessionState};
 
 fn closed_with(broker: &mut Broker) -> Option<SessionError> {
@@ -45,17 +45,40 @@ fn a_connack_of_the_wrong_length_is_malformed() {
 }
 
 #[test]
-fn an_oversize_packet_closes_with_packet_too_large_as_soon_as_its_header_arrives() {
-    let mut broker = Broker::connected(options());
-    // Remaining length 131 071 in three bytes.
-    broker.feed(&[0x30, 0xFF, 0xFF, 0x07]);
-    assert_eq!(
-        closed_with(&mut broker),
-        Some(SessionError::PacketTooLarge {
-            size: 131_075,
-            max: 65_536
-        })
-    );
+fn an_incoming_packet_over_its_maximum_closes_with_packet_too_large_as_soon_as_its_header_arrives()
+{
+    for protocol in BOTH {
+        let mut options = options_for(protocol);
+        options.max_incoming_packet_size = 65_536;
+        let mut broker = Broker::connected(options);
+        // Remaining length 131 071 in three bytes.
+        broker.feed(&[0x30, 0xFF, 0xFF, 0x07]);
+        assert_eq!(
+            closed_with(&mut broker),
+            Some(SessionError::PacketTooLarge {
+                size: 131_075,
+                max: 65_536
+            }),
+            "{protocol:?}"
+        );
+    }
+}
+
+#[test]
+fn the_default_incoming_maximum_is_16_mib_whatever_the_outgoing_one() {
+    for protocol in BOTH {
+        let mut broker = Broker::connected(options_for(protocol));
+        // Remaining length 16 777 215 in four bytes: 16 777 220 in all.
+        broker.feed(&[0x30, 0xFF, 0xFF, 0xFF, 0x07]);
+        assert_eq!(
+            closed_with(&mut broker),
+            Some(SessionError::PacketTooLarge {
+                size: 16_777_220,
+                max: 16 * 1024 * 1024
+            }),
+            "{protocol:?}"
+        );
+    }
 }
 
 #[test]
@@ -89,7 +112,7 @@ fn random_byte_garbage_never_panics_and_either_parses_or_closes() {
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
     for round in 0..4_000 {
         let mut options = options();
-        options.max_packet_size = 16 + rng.below(200);
+        options.max_incoming_packet_size = 16 + rng.below(200);
         let mut broker = if round % 2 == 0 {
             Broker::connected(options)
         } else {
