@@ -8,11 +8,12 @@ use super::decode::describe;
 use super::publish::Publish;
 use super::{ConnectOptions, Credentials, Direction, PacketLog, Protocol};
 
-/// A CONNECT in the codec of the session's protocol.
+/// A CONNECT in the codec of the session's protocol (boxed: built once per
+/// connection, and mqttbytes' `v5` CONNECT is large).
 #[derive(Debug, Clone)]
 pub(crate) enum Connect {
-    V4(v4::Connect),
-    V5(v5::Connect),
+    V4(Box<v4::Connect>),
+    V5(Box<v5::Connect>),
 }
 
 /// A packet we send.
@@ -202,7 +203,7 @@ pub(crate) fn connect_packet(options: &ConnectOptions) -> Result<Connect, String
             connect.keep_alive = options.keep_alive_secs;
             connect.clean_session = true;
             connect.login = login.then(|| v4::Login::new(username, password));
-            Connect::V4(connect)
+            Connect::V4(Box::new(connect))
         }
         Protocol::V5 => {
             let mut connect = v5::Connect::new(options.client_id.clone());
@@ -221,7 +222,7 @@ pub(crate) fn connect_packet(options: &ConnectOptions) -> Result<Connect, String
                 authentication_method: None,
                 authentication_data: None,
             });
-            Connect::V5(connect)
+            Connect::V5(Box::new(connect))
         }
     };
     Ok(connect)

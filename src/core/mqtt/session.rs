@@ -535,10 +535,16 @@ impl Session {
                     reason,
                     reason_string,
                 },
-            ) => self.fail(SessionError::ServerDisconnected {
-                reason,
-                explanation: explain_with(reason, reason_string.as_deref()),
-            }),
+            ) => {
+                let explanation = match reason {
+                    0 => "the server ended the connection without giving an error".to_string(),
+                    _ => explain_with(reason, reason_string.as_deref()),
+                };
+                self.fail(SessionError::ServerDisconnected {
+                    reason,
+                    explanation,
+                })
+            }
             (
                 SessionState::Connecting,
                 Incoming::ConnAck {

@@ -167,6 +167,25 @@ impl Broker {
         }
     }
 
+    /// The PUBLISH packets transmitted since the last call, in either
+    /// protocol, as (packet id, DUP, payload).
+    pub fn sent_publishes(&mut self) -> Vec<(u16, bool, bytes::Bytes)> {
+        match self.session.options().protocol {
+            Protocol::V311 => publishes(&self.sent())
+                .into_iter()
+                .map(|p| (p.pkid, p.dup, p.payload))
+                .collect(),
+            Protocol::V5 => self
+                .sent_v5()
+                .into_iter()
+                .filter_map(|packet| match packet {
+                    v5::Packet::Publish(p) => Some((p.pkid, p.dup, p.payload)),
+                    _ => None,
+                })
+                .collect(),
+        }
+    }
+
     /// The bytes the session transmitted since the last call (one buffer).
     pub fn sent_bytes(&mut self) -> Vec<u8> {
         let Some(bytes) = self.session.poll_transmit() else {

@@ -421,3 +421,45 @@ fn max_payload_len_is_the_largest_payload_that_fits_the_maximum_packet_size() {
         }
     }
 }
+
+#[test]
+fn under_both_protocols_the_inflight_cap_holds_and_unacked_publishes_are_resent_with_dup_in_order()
+{
+    for protocol in super::harness::BOTH {
+        let mut opts = super::harness::options_for(protocol);
+        opts.max_inflight = 2;
+        let mut broker = Broker::connected(opts);
+        let ids: Vec<PublishId> = [&b"a"[..], b"b", b"c"]
+            .iter()
+            .map(|payload| {
+                let payload = Bytes::copy_from_slice(payload);
+                broker
+                    .session
+                    .publish(broker.now, "t", payload, QoS::AtLeastOnce)
+                    .unwrap()
+            })
+            .collect();
+        let first: Vec<(u16, bool)> = broker
+            .sent_publishes()
+            .iter()
+            .map(|(pkid, dup, _)| (*pkid, *dup))
+            .collect();
+        assert_eq!(first, [(1, false), (2, false)], "{protocol:?}");
+        broker.take_events();
+        broker.feed(&broker.wire().puback(2));
+        assert_eq!(broker.app_events(), [Event::Acked(ids[1])], "{protocol:?}");
+        assert_eq!(broker.sent_publishes()[0].0, 3, "{protocol:?}");
+        broker.close("gone");
+        broker.open_bytes();
+        broker.feed(&broker.wire().connack(0));
+        let resent: Vec<(u16, bool, Bytes)> = broker.sent_publishes();
+        assert_eq!(
+            resent,
+            [
+                (1, true, Bytes::from_static(b"a")),
+                (3, true, Bytes::from_static(b"c"))
+            ],
+            "{protocol:?}"
+        );
+    }
+}
