@@ -10,6 +10,17 @@
 //! [`Session::poll_transmit`] (bytes to write, one WebSocket message),
 //! [`Session::poll_event`] (what the application should know) and re-arms
 //! its single timer at [`Session::poll_timeout`].
+//!
+//! Protocols. [`ConnectOptions::protocol`] picks MQTT 5 (the default) or
+//! 3.1.1 for the next connection; the two differ only in `encode.rs`,
+//! `decode.rs`, `framing.rs` (AUTH) and `publish.rs` (the codec an outgoing
+//! PUBLISH is built in). Under MQTT 5 the server's reason codes reach the
+//! caller in words ([`explain_reason`]): a PUBACK of 0x80 or more is
+//! [`Event::Rejected`], a SUBACK failure a [`SubscribeResult::reason`], a
+//! DISCONNECT [`SessionError::ServerDisconnected`]; the CONNACK's Receive
+//! Maximum, Maximum Packet Size and Server Keep Alive are obeyed
+//! ([`ServerLimits`]); every subscription has No Local. Incoming packets have
+//! their own maximum (`max_incoming_packet_size`), apart from the outgoing one.
 mod connack;
 mod decode;
 mod encode;
