@@ -22,3 +22,25 @@ pub fn explain_connack(code: u8) -> String {
         other => format!("unknown refusal code {other}"),
     }
 }
+
+/// Whether a CONNACK refusal with `code` may clear up by itself, so that
+/// connecting again later makes sense: server unavailable (3; MQTT 5: 136),
+/// server busy (137) and connection rate exceeded (159). Every other refusal
+/// is about what was sent (credentials, client id, protocol), and repeating
+/// it only repeats the refusal.
+pub fn is_transient_refusal(code: u8) -> bool {
+    matches!(code, 3 | 0x88 | 0x89 | 0x9F)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_unavailable_busy_and_rate_refusals_are_transient() {
+        let transient: Vec<u8> = (1..=255)
+            .filter(|&code| is_transient_refusal(code))
+            .collect();
+        assert_eq!(transient, [3, 136, 137, 159]);
+    }
+}

@@ -38,7 +38,7 @@ mod topic;
 #[cfg(test)]
 mod tests;
 
-pub use connack::explain_connack;
+pub use connack::{explain_connack, is_transient_refusal};
 pub use error::SessionError;
 pub use event::{
     Direction, Event, PacketLog, PublishId, ServerLimits, SubscribeId, SubscribeResult,
