@@ -4,7 +4,9 @@
 
 use std::hint::black_box;
 
-use browser_gateway::core::mqtt::{ConnectOptions, Credentials, Event, QoS, Session, SessionState};
+use browser_gateway::core::mqtt::{
+    ConnectOptions, Credentials, Event, Protocol, QoS, Session, SessionState,
+};
 use browser_gateway::core::time::Millis;
 
 use crate::workload::{Workload, CHUNK, CONNACK, MAX_INFLIGHT, MAX_PACKET, TOPIC};
@@ -14,6 +16,8 @@ use crate::Tally;
 /// and every event so far drained.
 fn connected() -> Session {
     let mut options = ConnectOptions::new("bench", Credentials::AccessToken("token".into()));
+    // The workload's packets, and rumqttc's side, are MQTT 3.1.1.
+    options.protocol = Protocol::V311;
     options.max_inflight = MAX_INFLIGHT;
     options.max_packet_size = MAX_PACKET;
     let mut session = Session::new(options);

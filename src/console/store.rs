@@ -142,6 +142,14 @@ impl Store {
                     format!("no PUBACK for a message on {topic}: it may not have arrived"),
                 );
             }
+            Event::Rejected {
+                topic, explanation, ..
+            } => {
+                self.notice(
+                    epoch_ms,
+                    format!("the server rejected a message on {topic}: {explanation}"),
+                );
+            }
             Event::Subscribed { results, .. } => {
                 for r in results.iter().filter(|r| r.granted.is_none()) {
                     self.notice(

@@ -17,7 +17,15 @@ pub enum SessionError {
     ConnectTimeout,
     /// No PINGRESP arrived in time: the link is dead.
     KeepAliveTimeout,
-    /// The broker sent bytes that are not valid MQTT 3.1.1.
+    /// The server sent an MQTT 5 DISCONNECT and closed the connection.
+    ServerDisconnected {
+        /// Its reason code (0x8E: another client took the session over).
+        reason: u8,
+        /// Plain-words explanation from [`super::explain_reason`], with the
+        /// server's own reason string if it sent one.
+        explanation: String,
+    },
+    /// The broker sent bytes that are not valid MQTT.
     Malformed(String),
     /// The broker sent a packet larger than the maximum.
     PacketTooLarge {
@@ -55,6 +63,13 @@ impl fmt::Display for SessionError {
             SessionError::KeepAliveTimeout => {
                 write!(f, "no answer to ping in time: the connection is dead")
             }
+            SessionError::ServerDisconnected {
+                reason,
+                explanation,
+            } => write!(
+                f,
+                "the server closed the connection (reason {reason}): {explanation}"
+            ),
             SessionError::Malformed(why) => write!(f, "malformed packet from the broker: {why}"),
             SessionError::PacketTooLarge { size, max } => {
                 write!(

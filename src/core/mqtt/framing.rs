@@ -4,8 +4,12 @@
 //! [`Framer`] keeps what has arrived and hands out one whole packet at a time.
 //! It reads the fixed header itself, so a packet declared larger than the
 //! maximum is refused as soon as its header is in, before its body arrives.
+//! Framing is the same in MQTT 3.1.1 and 5, except that packet type 15
+//! (AUTH) exists only in MQTT 5.
 
 use bytes::{Bytes, BytesMut};
+
+use super::Protocol;
 
 /// One whole packet as it came off the wire, fixed header included.
 #[derive(Debug, Clone)]
@@ -63,15 +67,21 @@ impl Framer {
     }
 
     /// The next whole packet, `Ok(None)` if more bytes are needed, or an
-    /// error if the stream is not MQTT or the packet is over `max` bytes.
-    pub fn next_frame(&mut self, max: usize) -> Result<Option<Frame>, FrameError> {
+    /// error if the stream is not MQTT of `protocol` or the packet is over
+    /// `max` bytes.
+    pub fn next_frame(
+        &mut self,
+        max: usize,
+        protocol: Protocol,
+    ) -> Result<Option<Frame>, FrameError> {
         let Some(&byte1) = self.buf.first() else {
             return Ok(None);
         };
         let kind = byte1 >> 4;
-        if kind == 0 || kind == 15 {
+        if kind == 0 || (kind == 15 && protocol == Protocol::V311) {
             return Err(FrameError::Malformed(format!(
-                "packet type {kind} does not exist in MQTT 3.1.1"
+                "packet type {kind} does not exist in {}",
+                protocol.name()
             )));
         }
         let Some((length_bytes, remaining_len)) = remaining_length(&self.buf[1..])? else {
@@ -117,16 +127,22 @@ fn remaining_length(bytes: &[u8]) -> Result<Option<(usize, usize)>, FrameError> 
 mod tests {
     use super::*;
 
+    impl Framer {
+        fn next(&mut self, max: usize) -> Result<Option<Frame>, FrameError> {
+            self.next_frame(max, Protocol::V311)
+        }
+    }
+
     #[test]
     fn a_packet_split_in_two_comes_out_whole_once_complete() {
         let mut framer = Framer::default();
         framer.push(&[0x40, 0x02, 0x00]);
-        assert!(framer.next_frame(100).unwrap().is_none());
+        assert!(framer.next(100).unwrap().is_none());
         framer.push(&[0x07, 0xD0]);
-        let frame = framer.next_frame(100).unwrap().unwrap();
+        let frame = framer.next(100).unwrap().unwrap();
         assert_eq!(&frame.bytes[..], &[0x40, 0x02, 0x00, 0x07]);
         assert_eq!(&frame.body()[..], &[0x00, 0x07]);
-        assert!(framer.next_frame(100).unwrap().is_none());
+        assert!(framer.next(100).unwrap().is_none());
         assert_eq!(framer.buffered(), 1);
     }
 
@@ -136,7 +152,7 @@ mod tests {
         let mut packet = vec![0x30, 0x80, 0x01];
         packet.extend(std::iter::repeat_n(0u8, 128));
         framer.push(&packet);
-        let frame = framer.next_frame(1000).unwrap().unwrap();
+        let frame = framer.next(1000).unwrap().unwrap();
         assert_eq!(frame.header_len, 3);
         assert_eq!(frame.remaining_len, 128);
     }
@@ -146,7 +162,7 @@ mod tests {
         let mut framer = Framer::default();
         framer.push(&[0x30, 0xFF, 0x7F]);
         assert_eq!(
-            framer.next_frame(1000).unwrap_err(),
+            framer.next(1000).unwrap_err(),
             FrameError::TooLarge {
                 size: 3 + 16_383,
                 max: 1000
@@ -155,11 +171,23 @@ mod tests {
     }
 
     #[test]
+    fn packet_type_15_is_auth_under_mqtt_5_and_malformed_under_3_1_1() {
+        let mut framer = Framer::default();
+        framer.push(&[0xF0, 0x00]);
+        assert!(matches!(
+            framer.next_frame(100, Protocol::V311),
+            Err(FrameError::Malformed(why)) if why == "packet type 15 does not exist in MQTT 3.1.1"
+        ));
+        let frame = framer.next_frame(100, Protocol::V5).unwrap().unwrap();
+        assert_eq!(frame.byte1, 0xF0);
+    }
+
+    #[test]
     fn a_five_byte_remaining_length_is_malformed() {
         let mut framer = Framer::default();
         framer.push(&[0x30, 0xFF, 0xFF, 0xFF, 0xFF, 0x01]);
         assert!(matches!(
-            framer.next_frame(usize::MAX),
+            framer.next(usize::MAX),
             Err(FrameError::Malformed(_))
         ));
     }

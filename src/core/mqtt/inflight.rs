@@ -12,9 +12,11 @@
 
 use std::collections::{BTreeSet, HashMap, VecDeque};
 
-use mqttbytes::v4::Publish;
+use bytes::Bytes;
+use mqttbytes::QoS;
 
-use super::PublishId;
+use super::publish::Publish;
+use super::{Protocol, PublishId};
 use crate::core::time::Millis;
 
 /// Hands out packet ids 1..=65535 in turn, wrapping, skipping ids in use.
@@ -95,17 +97,21 @@ impl Outbox {
         self.queue.push_back((id, publish));
     }
 
-    /// Whether a publish waits in the queue.
-    pub fn has_queued(&self) -> bool {
-        !self.queue.is_empty()
+    /// The oldest queued publish, if any.
+    pub fn front(&self) -> Option<&Publish> {
+        self.queue.front().map(|(_, publish)| publish)
+    }
+
+    /// Take the oldest queued publish out of the queue without sending it.
+    pub fn pop_front(&mut self) -> Option<(PublishId, Publish)> {
+        self.queue.pop_front()
     }
 
     /// Move the oldest queued publish into flight with `pkid` (not in flight
     /// already), timing out at `deadline`; returns it for sending.
     pub fn launch(&mut self, pkid: u16, deadline: Millis) -> Option<(PublishId, &Publish)> {
         let (id, mut publish) = self.queue.pop_front()?;
-        publish.pkid = pkid;
-        publish.dup = false;
+        publish.set_pkid_and_dup(pkid, false);
         let seq = self.next_seq;
         self.next_seq += 1;
         self.deadlines.insert((deadline, seq, pkid));
@@ -118,14 +124,31 @@ impl Outbox {
         Some((id, &entry.into_mut().publish))
     }
 
-    /// The PUBACK for `pkid` came: the publish leaves flight. `None` if no
-    /// publish with that id is in flight (a duplicate or unknown PUBACK).
-    pub fn ack(&mut self, pkid: u16) -> Option<PublishId> {
+    /// The PUBACK for `pkid` came: the publish leaves flight and is handed
+    /// back. `None` if no publish with that id is in flight (a duplicate or
+    /// unknown PUBACK).
+    pub fn ack(&mut self, pkid: u16) -> Option<(PublishId, Publish)> {
         let entry = self.inflight.remove(&pkid)?;
         if let Some(deadline) = entry.deadline {
             self.deadlines.remove(&(deadline, entry.seq, pkid));
         }
-        Some(entry.id)
+        Some((entry.id, entry.publish))
+    }
+
+    /// Re-encode every publish, queued or in flight, for `protocol` (the
+    /// session connects with another protocol than before).
+    pub fn convert(&mut self, protocol: Protocol) {
+        let convert = |publish: &mut Publish| {
+            let placeholder = Publish::new(protocol, "", QoS::AtMostOnce, Bytes::new());
+            let old = std::mem::replace(publish, placeholder);
+            *publish = old.into_protocol(protocol);
+        };
+        for entry in self.inflight.values_mut() {
+            convert(&mut entry.publish);
+        }
+        for (_, publish) in self.queue.iter_mut() {
+            convert(publish);
+        }
     }
 
     /// The earliest PUBACK deadline.
@@ -161,10 +184,10 @@ impl Outbox {
     /// and return them in the order they were first sent, for resending.
     pub fn prepare_resend(&mut self, deadline: Millis) -> impl Iterator<Item = &Publish> {
         self.deadlines.clear();
-        for (pkid, entry) in self.inflight.iter_mut() {
-            entry.publish.dup = true;
+        for (&pkid, entry) in self.inflight.iter_mut() {
+            entry.publish.set_pkid_and_dup(pkid, true);
             entry.deadline = Some(deadline);
-            self.deadlines.insert((deadline, entry.seq, *pkid));
+            self.deadlines.insert((deadline, entry.seq, pkid));
         }
         let mut order: Vec<&InFlight> = self.inflight.values().collect();
         order.sort_unstable_by_key(|entry| entry.seq);
@@ -175,7 +198,15 @@ impl Outbox {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use mqttbytes::QoS;
+
+    fn publish(payload: &'static [u8]) -> Publish {
+        Publish::new(
+            Protocol::V5,
+            "t",
+            QoS::AtLeastOnce,
+            Bytes::from_static(payload),
+        )
+    }
 
     #[test]
     fn ids_start_at_one_and_wrap_past_65535_to_one() {
@@ -196,8 +227,8 @@ mod tests {
     #[test]
     fn expired_publishes_leave_flight_and_free_their_id() {
         let mut outbox = Outbox::default();
-        outbox.enqueue(PublishId(1), Publish::new("t", QoS::AtLeastOnce, "a"));
-        outbox.enqueue(PublishId(2), Publish::new("t", QoS::AtLeastOnce, "b"));
+        outbox.enqueue(PublishId(1), publish(b"a"));
+        outbox.enqueue(PublishId(2), publish(b"b"));
         outbox.launch(7, Millis(100));
         outbox.launch(8, Millis(200));
         assert_eq!(outbox.next_deadline(), Some(Millis(100)));
@@ -205,8 +236,8 @@ mod tests {
         assert_eq!(expired.len(), 1);
         assert_eq!(expired[0].0, PublishId(1));
         assert!(!outbox.has_pkid(7));
-        assert_eq!(outbox.ack(8), Some(PublishId(2)));
-        assert_eq!(outbox.ack(8), None);
+        assert_eq!(outbox.ack(8).map(|(id, _)| id), Some(PublishId(2)));
+        assert!(outbox.ack(8).is_none());
         assert_eq!(outbox.next_deadline(), None);
     }
 }

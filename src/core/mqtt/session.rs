@@ -5,17 +5,19 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use std::mem;
 
 use bytes::{Bytes, BytesMut};
-use mqttbytes::v4::{Publish, Subscribe, SubscribeFilter};
 use mqttbytes::QoS;
 
 use super::decode::{decode, log_incoming, Incoming};
 use super::encode::{connect_packet, publish_size, subscribe_size, Outgoing};
 use super::framing::{FrameError, Framer};
 use super::inflight::{Outbox, PacketIds};
+use super::publish::Publish;
+use super::reason::explain_with;
 use super::timers::{Timer, Timers};
 use super::topic::{check_filter, check_topic};
 use super::{
-    explain_connack, ConnectOptions, Event, PublishId, SessionError, SubscribeId, SubscribeResult,
+    explain_connack, ConnectOptions, Event, Protocol, PublishId, ServerLimits, SessionError,
+    SubscribeId, SubscribeResult,
 };
 use crate::core::time::Millis;
 
@@ -56,6 +58,8 @@ const MAX_TX_CAPACITY: usize = 256 * 1024;
 /// The bytes to write, and when we last wrote.
 #[derive(Debug, Default)]
 struct Tx {
+    /// The protocol of the current (or last) connection.
+    protocol: Protocol,
     out: BytesMut,
     /// The capacity a fresh buffer starts with at its first write: the size
     /// the last handed-out buffer reached, rounded up to a power of two and
@@ -75,7 +79,7 @@ impl Tx {
         if self.out.capacity() == 0 && self.next_capacity > 0 {
             self.out = BytesMut::with_capacity(self.next_capacity);
         }
-        match packet.write(&mut self.out) {
+        match packet.write(self.protocol, &mut self.out) {
             Ok(()) => {
                 self.last_sent = now;
                 events.push_back(Event::Packet(packet.log()));
@@ -101,9 +105,11 @@ fn sent_qos(qos: QoS) -> QoS {
 /// The shortest wait for PINGRESP, however short the keepalive.
 const MIN_PING_RESPONSE_MS: u64 = 5_000;
 
-/// An MQTT 3.1.1 client session that does no I/O and reads no clock.
+/// An MQTT 5 or 3.1.1 client session that does no I/O and reads no clock.
 pub struct Session {
     options: ConnectOptions,
+    /// What the server of the current connection announced in CONNACK.
+    server: ServerLimits,
     state: SessionState,
     link: Link,
     framer: Framer,
@@ -124,12 +130,17 @@ pub struct Session {
 impl Session {
     /// A disconnected session that will connect with `options` when the transport opens.
     pub fn new(options: ConnectOptions) -> Self {
+        let tx = Tx {
+            protocol: options.protocol,
+            ..Tx::default()
+        };
         Session {
             options,
+            server: ServerLimits::default(),
             state: SessionState::Disconnected,
             link: Link::Idle,
             framer: Framer::default(),
-            tx: Tx::default(),
+            tx,
             events: VecDeque::new(),
             timers: Timers::default(),
             outbox: Outbox::default(),
@@ -152,6 +163,30 @@ impl Session {
         self.options = options;
     }
 
+    /// What the server announced in the CONNACK of the current connection
+    /// (MQTT 5 only; all `None` before it, under 3.1.1, and after a close).
+    pub fn server_limits(&self) -> ServerLimits {
+        self.server
+    }
+
+    /// The largest packet the session sends now: `max_packet_size`, or the
+    /// server's Maximum Packet Size if that is smaller.
+    pub fn max_packet_size(&self) -> usize {
+        let server = self.server.maximum_packet_size.map(|max| max as usize);
+        server.map_or(self.options.max_packet_size, |server| {
+            server.min(self.options.max_packet_size)
+        })
+    }
+
+    /// Most QoS 1 publishes awaiting PUBACK at once now: `max_inflight`
+    /// (at least 1), or the server's Receive Maximum if that is smaller.
+    pub fn inflight_window(&self) -> usize {
+        let own = usize::from(self.options.max_inflight.max(1));
+        self.server
+            .receive_maximum
+            .map_or(own, |server| own.min(usize::from(server)))
+    }
+
     /// Where the session stands now.
     pub fn state(&self) -> SessionState {
         self.state
@@ -172,7 +207,8 @@ impl Session {
     /// Why the last connection ended: the error of the last [`Event::Closed`],
     /// `None` before any close and after a requested [`Session::disconnect`].
     /// A driver can use it to stop retrying after
-    /// [`SessionError::Refused`] with code 4 or 5 (bad credentials).
+    /// [`SessionError::Refused`] with code 4 or 5 (MQTT 3.1.1) or 134 or 135
+    /// (MQTT 5): bad credentials.
     pub fn last_error(&self) -> Option<&SessionError> {
         self.last_error.as_ref()
     }
@@ -180,6 +216,10 @@ impl Session {
     /// Call when the transport has opened: queues CONNECT and arms the connect timeout.
     pub fn handle_open(&mut self, now: Millis) {
         self.reset_connection();
+        if self.tx.protocol != self.options.protocol {
+            self.tx.protocol = self.options.protocol;
+            self.outbox.convert(self.tx.protocol);
+        }
         self.state = SessionState::Connecting;
         self.link = Link::Open;
         match connect_packet(&self.options) {
@@ -202,8 +242,9 @@ impl Session {
         }
         self.framer.push(data);
         while self.link == Link::Open {
-            match self.framer.next_frame(self.options.max_packet_size) {
-                Ok(Some(frame)) => match decode(&frame) {
+            let max = self.options.max_incoming_packet_size;
+            match self.framer.next_frame(max, self.tx.protocol) {
+                Ok(Some(frame)) => match decode(&frame, self.tx.protocol) {
                     Ok(packet) => self.handle_packet(now, packet),
                     Err(why) => self.fail(SessionError::Malformed(why)),
                 },
@@ -247,7 +288,7 @@ impl Session {
             for (id, publish) in self.outbox.expire(now) {
                 self.events.push_back(Event::AckTimedOut {
                     id,
-                    topic: publish.topic,
+                    topic: publish.into_topic(),
                 });
             }
             self.drain_queue(now);
@@ -296,7 +337,8 @@ impl Session {
     ///
     /// A QoS 0 publish is reported [`Event::Acked`] as soon as it is queued
     /// for the transport; a QoS 1 publish when its PUBACK arrives, or
-    /// [`Event::AckTimedOut`] if it does not within `puback_timeout_ms`.
+    /// [`Event::AckTimedOut`] if it does not within `puback_timeout_ms`, or
+    /// [`Event::Rejected`] if an MQTT 5 server refuses it.
     pub fn publish(
         &mut self,
         now: Millis,
@@ -339,8 +381,8 @@ impl Session {
 
     /// Whether [`Session::publish`] would accept a `payload_len`-byte payload
     /// on `topic` at `qos` now: a valid topic, a packet within
-    /// `max_packet_size` ([`SessionError::PublishTooLarge`] otherwise), and a
-    /// connected session for QoS 0. Nothing is queued.
+    /// [`Session::max_packet_size`] ([`SessionError::PublishTooLarge`]
+    /// otherwise), and a connected session for QoS 0. Nothing is queued.
     pub fn check_publish(
         &self,
         topic: &str,
@@ -349,8 +391,8 @@ impl Session {
     ) -> Result<(), SessionError> {
         check_topic(topic)?;
         let qos = sent_qos(qos);
-        let size = publish_size(topic.len(), payload_len, qos);
-        let max = self.options.max_packet_size;
+        let size = publish_size(self.tx.protocol, topic.len(), payload_len, qos);
+        let max = self.max_packet_size();
         if size > max {
             return Err(SessionError::PublishTooLarge { size, max });
         }
@@ -361,24 +403,25 @@ impl Session {
     }
 
     /// Bytes a PUBLISH of `payload_len` bytes on `topic` at `qos` takes on
-    /// the wire: fixed header, topic, packet id (QoS 1 and 2) and payload.
-    /// This is the size compared with `max_packet_size`.
-    pub fn publish_size(topic: &str, payload_len: usize, qos: QoS) -> usize {
-        publish_size(topic.len(), payload_len, sent_qos(qos))
+    /// the wire in the session's protocol: fixed header, topic, packet id
+    /// (QoS 1 and 2), MQTT 5's empty property list, and payload. This is the
+    /// size compared with [`Session::max_packet_size`].
+    pub fn publish_size(&self, topic: &str, payload_len: usize, qos: QoS) -> usize {
+        publish_size(self.tx.protocol, topic.len(), payload_len, sent_qos(qos))
     }
 
     /// The largest payload a PUBLISH on `topic` at `qos` may carry within
-    /// `max_packet_size` (0 if not even an empty one fits).
+    /// [`Session::max_packet_size`] (0 if not even an empty one fits).
     pub fn max_payload_len(&self, topic: &str, qos: QoS) -> usize {
-        let max = self.options.max_packet_size;
-        let empty = Session::publish_size(topic, 0, qos);
+        let max = self.max_packet_size();
+        let empty = self.publish_size(topic, 0, qos);
         if empty > max {
             return 0;
         }
         // The remaining-length field grows by at most 3 bytes: step down
         // from the largest candidate until the whole packet fits.
         let mut len = max - empty;
-        while len > 0 && Session::publish_size(topic, len, qos) > max {
+        while len > 0 && self.publish_size(topic, len, qos) > max {
             len -= 1;
         }
         len
@@ -394,7 +437,7 @@ impl Session {
         qos: QoS,
     ) {
         let qos = sent_qos(qos);
-        let publish = Publish::from_bytes(topic, qos, payload);
+        let publish = Publish::new(self.tx.protocol, topic, qos, payload);
         if qos == QoS::AtMostOnce {
             self.tx
                 .send(now, Outgoing::Publish(&publish), &mut self.events);
@@ -409,6 +452,8 @@ impl Session {
     /// Subscribe to `filters`; needs a connected session. The SUBACK arrives as
     /// [`Event::Subscribed`]. Subscriptions do not survive a reconnect (the
     /// session is clean): subscribe again after every [`Event::Connected`].
+    /// Under MQTT 5 every filter is sent with No Local: the server does not
+    /// send the session its own publishes back.
     pub fn subscribe(
         &mut self,
         now: Millis,
@@ -425,13 +470,12 @@ impl Session {
         for (filter, _) in filters {
             check_filter(filter)?;
         }
-        let mut subscribe = Subscribe::new_many(
-            filters
-                .iter()
-                .map(|(filter, qos)| SubscribeFilter::new(filter.to_string(), *qos)),
-        );
-        let size = subscribe_size(&subscribe);
-        let max = self.options.max_packet_size;
+        let filters: Vec<(String, QoS)> = filters
+            .iter()
+            .map(|(filter, qos)| (filter.to_string(), *qos))
+            .collect();
+        let size = subscribe_size(self.tx.protocol, &filters);
+        let max = self.max_packet_size();
         if size > max {
             return Err(SessionError::InvalidTopic(format!(
                 "the filters take {size} bytes, over the {max}-byte maximum packet size"
@@ -442,17 +486,16 @@ impl Session {
             .ids
             .allocate(|id| outbox.has_pkid(id) || subscribes.contains_key(&id))
             .ok_or_else(|| SessionError::Protocol("all 65535 packet ids are in use".into()))?;
-        subscribe.pkid = pkid;
         let id = SubscribeId(self.next_subscribe);
         self.next_subscribe += 1;
-        let names = filters
-            .iter()
-            .map(|(filter, _)| filter.to_string())
-            .collect();
+        let subscribe = Outgoing::Subscribe {
+            pkid,
+            filters: &filters,
+        };
+        self.tx.send(now, subscribe, &mut self.events);
+        let names = filters.into_iter().map(|(filter, _)| filter).collect();
         self.subscribes
             .insert(pkid, PendingSubscribe { id, filters: names });
-        self.tx
-            .send(now, Outgoing::Subscribe(&subscribe), &mut self.events);
         self.finish();
         Ok(id)
     }
@@ -483,13 +526,34 @@ impl Session {
             (_, Incoming::ClientOnly(kind)) => self.fail(SessionError::Protocol(format!(
                 "the broker sent {kind}, which only a client may send"
             ))),
+            (_, Incoming::Auth) => self.fail(SessionError::Protocol(
+                "the broker sent AUTH, but no authentication method was asked for".to_string(),
+            )),
+            (
+                _,
+                Incoming::Disconnect {
+                    reason,
+                    reason_string,
+                },
+            ) => {
+                let explanation = match reason {
+                    0 => "the server ended the connection without giving an error".to_string(),
+                    _ => explain_with(reason, reason_string.as_deref()),
+                };
+                self.fail(SessionError::ServerDisconnected {
+                    reason,
+                    explanation,
+                })
+            }
             (
                 SessionState::Connecting,
                 Incoming::ConnAck {
                     session_present,
                     code,
+                    limits,
+                    reason_string,
                 },
-            ) => self.on_connack(now, session_present, code),
+            ) => self.on_connack(now, session_present, code, limits, reason_string),
             (SessionState::Connecting, _) => self.fail(SessionError::Protocol(format!(
                 "the broker sent {kind} before CONNACK"
             ))),
@@ -497,9 +561,24 @@ impl Session {
                 SessionError::Protocol("the broker sent a second CONNACK".to_string()),
             ),
             (SessionState::Connected, Incoming::Publish(publish)) => self.on_publish(now, publish),
-            (SessionState::Connected, Incoming::PubAck(pkid)) => {
-                if let Some(id) = self.outbox.ack(pkid) {
-                    self.events.push_back(Event::Acked(id));
+            (
+                SessionState::Connected,
+                Incoming::PubAck {
+                    pkid,
+                    reason,
+                    reason_string,
+                },
+            ) => {
+                if let Some((id, publish)) = self.outbox.ack(pkid) {
+                    match reason {
+                        Some(reason) if reason >= 0x80 => self.events.push_back(Event::Rejected {
+                            id,
+                            topic: publish.into_topic(),
+                            reason,
+                            explanation: explain_with(reason, reason_string.as_deref()),
+                        }),
+                        _ => self.events.push_back(Event::Acked(id)),
+                    }
                     self.drain_queue(now);
                 }
             }
@@ -507,8 +586,8 @@ impl Session {
                 self.qos2_received.remove(&pkid);
                 self.tx.send(now, Outgoing::PubComp(pkid), &mut self.events);
             }
-            (SessionState::Connected, Incoming::SubAck { pkid, granted }) => {
-                self.on_suback(pkid, granted)
+            (SessionState::Connected, Incoming::SubAck { pkid, codes }) => {
+                self.on_suback(pkid, &codes)
             }
             (SessionState::Connected, Incoming::PingResp) => self.timers.stop(Timer::PingResp),
             // We never send QoS 2 publishes or UNSUBSCRIBE: nothing to match.
@@ -520,10 +599,28 @@ impl Session {
         }
     }
 
-    fn on_connack(&mut self, now: Millis, session_present: bool, code: u8) {
+    fn on_connack(
+        &mut self,
+        now: Millis,
+        session_present: bool,
+        code: u8,
+        limits: ServerLimits,
+        reason_string: Option<String>,
+    ) {
         self.timers.stop(Timer::Connect);
         if code != 0 {
-            let reason = explain_connack(code);
+            let mut reason = match (self.tx.protocol, code) {
+                // A 3.1.1-only broker answers an MQTT 5 CONNECT with code 1.
+                (Protocol::V5, 1) => {
+                    "the broker does not accept MQTT 5 (protocol version refused): \
+                     choose MQTT 3.1.1 in the profile"
+                        .to_string()
+                }
+                _ => explain_connack(code),
+            };
+            if let Some(words) = reason_string.filter(|words| !words.is_empty()) {
+                reason = format!("{reason} (the server says: {words})");
+            }
             self.events.push_back(Event::Refused {
                 code,
                 reason: reason.clone(),
@@ -532,7 +629,11 @@ impl Session {
             return;
         }
         self.state = SessionState::Connected;
-        self.events.push_back(Event::Connected { session_present });
+        self.server = limits;
+        self.events.push_back(Event::Connected {
+            session_present,
+            server_limits: limits,
+        });
         let deadline = now + self.options.puback_timeout_ms;
         for publish in self.outbox.prepare_resend(deadline) {
             self.tx
@@ -541,7 +642,7 @@ impl Session {
         self.drain_queue(now);
     }
 
-    fn on_publish(&mut self, now: Millis, publish: Publish) {
+    fn on_publish(&mut self, now: Millis, publish: mqttbytes::v4::Publish) {
         let deliver = match publish.qos {
             QoS::AtMostOnce => true,
             // Packet id 0 is acked as 0: ThingsBoard's counter wraps to it.
@@ -566,15 +667,15 @@ impl Session {
         }
     }
 
-    fn on_suback(&mut self, pkid: u16, granted: Vec<Option<QoS>>) {
+    fn on_suback(&mut self, pkid: u16, codes: &[u8]) {
         // A SUBACK for no pending SUBSCRIBE (e.g. sent before a reconnect) is ignored.
         let Some(pending) = self.subscribes.remove(&pkid) else {
             return;
         };
-        if granted.len() != pending.filters.len() {
+        if codes.len() != pending.filters.len() {
             let why = format!(
                 "SUBACK has {} results for {} filters",
-                granted.len(),
+                codes.len(),
                 pending.filters.len()
             );
             self.fail(SessionError::Protocol(why));
@@ -583,8 +684,17 @@ impl Session {
         let results = pending
             .filters
             .into_iter()
-            .zip(granted)
-            .map(|(filter, granted)| SubscribeResult { filter, granted })
+            .zip(codes)
+            .map(|(filter, &code)| SubscribeResult {
+                filter,
+                granted: match code {
+                    0 => Some(QoS::AtMostOnce),
+                    1 => Some(QoS::AtLeastOnce),
+                    2 => Some(QoS::ExactlyOnce),
+                    _ => None,
+                },
+                reason: (code >= 0x80).then_some(code),
+            })
             .collect();
         self.events.push_back(Event::Subscribed {
             id: pending.id,
@@ -592,13 +702,41 @@ impl Session {
         });
     }
 
-    /// Send queued QoS 1 publishes while connected and under the in-flight cap.
+    /// Send queued QoS 1 publishes while connected and under the in-flight
+    /// window. A publish over the server's Maximum Packet Size (smaller than
+    /// ours when it was queued) is rejected with 0x95 instead of being sent:
+    /// the server would end the connection for it.
     fn drain_queue(&mut self, now: Millis) {
         if self.state != SessionState::Connected {
             return;
         }
-        let cap = usize::from(self.options.max_inflight.max(1));
-        while self.outbox.has_queued() && self.outbox.inflight_len() < cap {
+        let cap = self.inflight_window();
+        let max = self.max_packet_size();
+        while self.outbox.inflight_len() < cap {
+            let Some(front) = self.outbox.front() else {
+                break;
+            };
+            let size = publish_size(
+                self.tx.protocol,
+                front.topic().len(),
+                front.payload().len(),
+                front.qos(),
+            );
+            if size > max {
+                if let Some((id, publish)) = self.outbox.pop_front() {
+                    let reason = 0x95;
+                    self.events.push_back(Event::Rejected {
+                        id,
+                        topic: publish.into_topic(),
+                        reason,
+                        explanation: format!(
+                            "{}: {size} bytes, over the server's {max}",
+                            super::explain_reason(reason)
+                        ),
+                    });
+                }
+                continue;
+            }
             let (outbox, subscribes) = (&self.outbox, &self.subscribes);
             let Some(pkid) = self
                 .ids
@@ -633,6 +771,7 @@ impl Session {
 
     /// Forget everything that belongs to one connection.
     fn reset_connection(&mut self) {
+        self.server = ServerLimits::default();
         self.framer.clear();
         self.tx.out = BytesMut::new();
         self.tx.error = None;
@@ -642,9 +781,14 @@ impl Session {
         self.qos2_received.clear();
     }
 
-    /// Half the keepalive in ms (0 when keepalive is off).
+    /// Half the keepalive in ms (0 when keepalive is off). Under MQTT 5 the
+    /// server's Server Keep Alive, if it sent one, replaces ours.
     fn half_keepalive_ms(&self) -> u64 {
-        u64::from(self.options.keep_alive_secs) * 500
+        let secs = self
+            .server
+            .server_keep_alive
+            .unwrap_or(self.options.keep_alive_secs);
+        u64::from(secs) * 500
     }
 
     /// When to send PINGREQ: half the keepalive after the last send, so a

@@ -16,7 +16,7 @@ use crate::core::gateway::codec::{
 };
 use crate::core::gateway::limits::Class;
 use crate::core::gateway::model::{ModelError, RequestKind, Traffic};
-use crate::core::mqtt::{PublishId, Session};
+use crate::core::mqtt::PublishId;
 use crate::core::time::Millis;
 
 /// The client attribute a keep-alive asks for (whatever the answer, it is
@@ -142,7 +142,9 @@ impl Gateway {
             split::split(&body, cut, budget).map_err(|too_big| GatewayError::TooLarge {
                 device: too_big.device,
                 part: cut.item(),
-                size: Session::publish_size(&topic, too_big.payload_len, UPLINK_QOS),
+                size: self
+                    .session
+                    .publish_size(&topic, too_big.payload_len, UPLINK_QOS),
                 max: self.session.options().max_packet_size,
                 topic: topic.clone(),
             })?;

@@ -4,10 +4,13 @@ use mqttbytes::v4::{Login, Packet};
 
 use super::harness::{connack, options, publish, Broker};
 use crate::core::mqtt::{
-    explain_connack, ConnectOptions, Credentials, Event, SessionError, SessionState,
+    explain_connack, ConnectOptions, Credentials, Event, Protocol, ServerLimits, SessionError,
+    SessionState,
 };
 
-fn connect_sent_for(options: ConnectOptions) -> mqttbytes::v4::Connect {
+/// The CONNECT sent for `options`, under MQTT 3.1.1.
+fn connect_sent_for(mut options: ConnectOptions) -> mqttbytes::v4::Connect {
+    options.protocol = Protocol::V311;
     let mut broker = Broker::new(options);
     let sent = broker.open();
     assert_eq!(broker.session.state(), SessionState::Connecting);
@@ -69,7 +72,8 @@ fn connack_0_emits_connected_and_the_session_is_connected() {
     assert_eq!(
         broker.app_events(),
         [Event::Connected {
-            session_present: true
+            session_present: true,
+            server_limits: ServerLimits::default(),
         }]
     );
     assert_eq!(broker.session.state(), SessionState::Connected);

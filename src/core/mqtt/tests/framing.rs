@@ -1,42 +1,48 @@
 //! However the transport cuts or merges packets, the session sees the same.
 
-use mqttbytes::v4::Packet;
 use mqttbytes::QoS;
 
-use super::harness::{connack, options, pingresp, puback, publish, suback, Broker};
-use crate::core::mqtt::{Direction, Event, PublishId};
+use super::harness::{options_for, Broker, Wire, BOTH};
+use crate::core::mqtt::{Direction, Event, Protocol, PublishId};
 
-/// CONNACK, PUBLISH QoS 0, PUBLISH QoS 1, SUBACK, PUBACK and PINGRESP in one stream.
-fn stream() -> Vec<u8> {
-    [
-        connack(0),
-        publish("a/b", 0, 0, b"zero"),
-        publish("c", 1, 7, b"one"),
-        suback(9, &[1]),
-        puback(1),
-        pingresp(),
+/// CONNACK, PUBLISH QoS 0, PUBLISH QoS 1, SUBACK, PUBACK and PINGRESP in
+/// one stream (under MQTT 5 a PUBACK with a reason too).
+fn stream(protocol: Protocol) -> Vec<u8> {
+    let wire = Wire(protocol);
+    let mut stream = [
+        wire.connack(0),
+        wire.publish("a/b", 0, 0, b"zero"),
+        wire.publish("c", 1, 7, b"one"),
+        wire.suback(9, &[1]),
+        wire.puback(1),
+        wire.pingresp(),
     ]
-    .concat()
+    .concat();
+    if protocol == Protocol::V5 {
+        stream.extend(wire.puback_reason(2, 0x97));
+    }
+    stream
 }
 
-/// A connecting session with one QoS 1 publish queued, fed `chunks`:
-/// returns every event and every packet sent after CONNECT.
-fn run(chunks: &[&[u8]]) -> (Vec<Event>, Vec<Packet>) {
-    let mut broker = Broker::new(options());
-    broker.open();
+/// A connecting session with two QoS 1 publishes queued, fed `chunks`:
+/// returns every event and every byte sent after CONNECT.
+fn run(protocol: Protocol, chunks: &[&[u8]]) -> (Vec<Event>, Vec<u8>) {
+    let mut broker = Broker::new(options_for(protocol));
+    broker.open_bytes();
     broker.publish("up", b"data", QoS::AtLeastOnce);
+    broker.publish("up", b"more", QoS::AtLeastOnce);
     broker.take_events();
     let mut sent = Vec::new();
     for chunk in chunks {
         broker.feed(chunk);
-        sent.extend(broker.sent());
+        sent.extend(broker.sent_bytes());
     }
     (broker.take_events(), sent)
 }
 
 #[test]
 fn a_merged_stream_fed_whole_yields_every_packet_in_order() {
-    let (events, sent) = run(&[&stream()]);
+    let (events, _) = run(Protocol::V311, &[&stream(Protocol::V311)]);
     let logs: Vec<(Direction, &str)> = events
         .iter()
         .filter_map(|event| match event {
@@ -49,6 +55,7 @@ fn a_merged_stream_fed_whole_yields_every_packet_in_order() {
         logs,
         [
             (In, "CONNACK"),
+            (Out, "PUBLISH"),
             (Out, "PUBLISH"),
             (In, "PUBLISH"),
             (In, "PUBLISH"),
@@ -67,35 +74,69 @@ fn a_merged_stream_fed_whole_yields_every_packet_in_order() {
     assert!(matches!(app[2], Event::Message { topic, .. } if topic == "c"));
     assert_eq!(app[3], &Event::Acked(PublishId(1)));
     assert_eq!(app.len(), 4);
-    assert_eq!(sent.len(), 2);
+}
+
+#[test]
+fn a_merged_mqtt_5_stream_fed_whole_ends_with_the_rejection() {
+    let (events, sent) = run(Protocol::V5, &[&stream(Protocol::V5)]);
+    let app: Vec<&Event> = events
+        .iter()
+        .filter(|event| !matches!(event, Event::Packet(_)))
+        .collect();
+    assert_eq!(app.len(), 5);
+    assert_eq!(app[3], &Event::Acked(PublishId(1)));
+    assert!(matches!(
+        app[4],
+        Event::Rejected {
+            id: PublishId(2),
+            reason: 0x97,
+            ..
+        }
+    ));
+    // Two PUBLISH packets, then the two-byte PUBACK for packet id 7.
+    assert!(sent.ends_with(&[0x40, 0x02, 0x00, 0x07]));
 }
 
 #[test]
 fn every_split_point_of_the_stream_yields_the_same_events_as_whole() {
-    let stream = stream();
-    let whole = run(&[&stream]);
-    for split in 0..=stream.len() {
-        let (head, tail) = stream.split_at(split);
-        assert_eq!(run(&[head, tail]), whole, "split at {split}");
+    for protocol in BOTH {
+        let stream = stream(protocol);
+        let whole = run(protocol, &[&stream]);
+        for split in 0..=stream.len() {
+            let (head, tail) = stream.split_at(split);
+            assert_eq!(
+                run(protocol, &[head, tail]),
+                whole,
+                "{protocol:?}: split at {split}"
+            );
+        }
     }
 }
 
 #[test]
 fn the_stream_fed_one_byte_at_a_time_yields_the_same_events_as_whole() {
-    let stream = stream();
-    let whole = run(&[&stream]);
-    let bytes: Vec<&[u8]> = stream.chunks(1).collect();
-    assert_eq!(run(&bytes), whole);
+    for protocol in BOTH {
+        let stream = stream(protocol);
+        let whole = run(protocol, &[&stream]);
+        let bytes: Vec<&[u8]> = stream.chunks(1).collect();
+        assert_eq!(run(protocol, &bytes), whole, "{protocol:?}");
+    }
 }
 
 #[test]
 fn every_pair_of_split_points_yields_the_same_events_as_whole() {
-    let stream = stream();
-    let whole = run(&[&stream]);
-    for first in 0..=stream.len() {
-        for second in first..=stream.len() {
-            let chunks = [&stream[..first], &stream[first..second], &stream[second..]];
-            assert_eq!(run(&chunks), whole, "splits at {first} and {second}");
+    for protocol in BOTH {
+        let stream = stream(protocol);
+        let whole = run(protocol, &[&stream]);
+        for first in 0..=stream.len() {
+            for second in first..=stream.len() {
+                let chunks = [&stream[..first], &stream[first..second], &stream[second..]];
+                assert_eq!(
+                    run(protocol, &chunks),
+                    whole,
+                    "{protocol:?}: splits at {first} and {second}"
+                );
+            }
         }
     }
 }

@@ -10,3 +10,4 @@ mod publish;
 mod robustness;
 mod subscribe;
 mod transmit;
+mod v5;

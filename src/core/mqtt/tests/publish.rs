@@ -5,7 +5,7 @@ use mqttbytes::v4::Packet;
 use mqttbytes::QoS;
 
 use super::harness::{connack, options, puback, publishes, Broker};
-use crate::core::mqtt::{Event, PublishId, Session, SessionError};
+use crate::core::mqtt::{Event, PublishId, ServerLimits, SessionError};
 
 #[test]
 fn a_qos0_publish_is_written_and_acked_at_once() {
@@ -49,7 +49,8 @@ fn a_qos1_publish_while_disconnected_is_sent_after_connack() {
         broker.app_events(),
         [
             Event::Connected {
-                session_present: false
+                session_present: false,
+                server_limits: ServerLimits::default(),
             },
             Event::Acked(id)
         ]
@@ -408,15 +409,57 @@ fn max_payload_len_is_the_largest_payload_that_fits_the_maximum_packet_size() {
         for qos in [QoS::AtMostOnce, QoS::AtLeastOnce] {
             let topic = "v1/gateway/telemetry";
             let len = session.max_payload_len(topic, qos);
-            let fits = Session::publish_size(topic, len, qos) <= max;
-            let empty_fits = Session::publish_size(topic, 0, qos) <= max;
+            let fits = session.publish_size(topic, len, qos) <= max;
+            let empty_fits = session.publish_size(topic, 0, qos) <= max;
             assert!(fits || (len == 0 && !empty_fits), "max {max}, {qos:?}");
             if fits {
                 assert!(
-                    Session::publish_size(topic, len + 1, qos) > max,
+                    session.publish_size(topic, len + 1, qos) > max,
                     "max {max}, {qos:?}: {len} is not the largest"
                 );
             }
         }
+    }
+}
+
+#[test]
+fn under_both_protocols_the_inflight_cap_holds_and_unacked_publishes_are_resent_with_dup_in_order()
+{
+    for protocol in super::harness::BOTH {
+        let mut opts = super::harness::options_for(protocol);
+        opts.max_inflight = 2;
+        let mut broker = Broker::connected(opts);
+        let ids: Vec<PublishId> = [&b"a"[..], b"b", b"c"]
+            .iter()
+            .map(|payload| {
+                let payload = Bytes::copy_from_slice(payload);
+                broker
+                    .session
+                    .publish(broker.now, "t", payload, QoS::AtLeastOnce)
+                    .unwrap()
+            })
+            .collect();
+        let first: Vec<(u16, bool)> = broker
+            .sent_publishes()
+            .iter()
+            .map(|(pkid, dup, _)| (*pkid, *dup))
+            .collect();
+        assert_eq!(first, [(1, false), (2, false)], "{protocol:?}");
+        broker.take_events();
+        broker.feed(&broker.wire().puback(2));
+        assert_eq!(broker.app_events(), [Event::Acked(ids[1])], "{protocol:?}");
+        assert_eq!(broker.sent_publishes()[0].0, 3, "{protocol:?}");
+        broker.close("gone");
+        broker.open_bytes();
+        broker.feed(&broker.wire().connack(0));
+        let resent: Vec<(u16, bool, Bytes)> = broker.sent_publishes();
+        assert_eq!(
+            resent,
+            [
+                (1, true, Bytes::from_static(b"a")),
+                (3, true, Bytes::from_static(b"c"))
+            ],
+            "{protocol:?}"
+        );
     }
 }

@@ -36,11 +36,13 @@ fn suback_reports_the_granted_qos_of_each_filter_in_request_order() {
             results: vec![
                 SubscribeResult {
                     filter: "v1/gateway/rpc".into(),
-                    granted: Some(QoS::AtLeastOnce)
+                    granted: Some(QoS::AtLeastOnce),
+                    reason: None,
                 },
                 SubscribeResult {
                     filter: "v1/gateway/attributes".into(),
-                    granted: Some(QoS::AtMostOnce)
+                    granted: Some(QoS::AtMostOnce),
+                    reason: None,
                 },
             ]
         }]
@@ -66,6 +68,7 @@ fn a_refused_filter_0x80_is_reported_with_no_granted_qos() {
     assert_eq!(*got, id);
     assert_eq!(results[0].granted, Some(QoS::AtLeastOnce));
     assert_eq!(results[1].granted, None);
+    assert_eq!(results[1].reason, Some(0x80));
     assert_eq!(results[1].filter, "forbidden/#");
 }
 

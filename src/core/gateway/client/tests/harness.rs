@@ -11,7 +11,7 @@ use mqttbytes::QoS;
 use serde_json::Value;
 
 use crate::core::gateway::{Gateway, GatewayEvent};
-use crate::core::mqtt::{ConnectOptions, Credentials};
+use crate::core::mqtt::{ConnectOptions, Credentials, Protocol};
 use crate::core::time::Millis;
 
 pub struct Harness {
@@ -44,7 +44,9 @@ pub fn no_limits() -> Value {
 impl Harness {
     /// A gateway that is not connected yet.
     pub fn new() -> Self {
-        let options = ConnectOptions::new("gw", Credentials::AccessToken("token".into()));
+        // The fake server below speaks MQTT 3.1.1.
+        let mut options = ConnectOptions::new("gw", Credentials::AccessToken("token".into()));
+        options.protocol = Protocol::V311;
         Harness {
             gw: Gateway::new(options),
             now: Millis(1_000),

@@ -9,7 +9,7 @@ use serde_json::{json, Map, Value};
 use super::harness::Harness;
 use crate::core::gateway::codec::{Attributes, TelemetryEntry, Uplink};
 use crate::core::gateway::{GatewayError, GatewayEvent};
-use crate::core::mqtt::{ConnectOptions, Credentials, Event, PublishId, Session};
+use crate::core::mqtt::{ConnectOptions, Credentials, Event, Protocol, PublishId};
 
 const TELEMETRY: &str = "v1/gateway/telemetry";
 const ATTRIBUTES: &str = "v1/gateway/attributes";
@@ -63,6 +63,7 @@ fn body(p: &Publish) -> Map<String, Value> {
 fn connected_with_max(max: usize) -> Harness {
     let mut h = Harness::new();
     let mut options = ConnectOptions::new("gw", Credentials::AccessToken("token".into()));
+    options.protocol = Protocol::V311;
     options.max_packet_size = max;
     options.max_inflight = u16::MAX;
     h.gw.set_options(options);
@@ -101,7 +102,8 @@ fn two_thousand_devices_in_one_call_go_out_as_several_messages_each_within_65536
         assert!(*size <= 65_536, "a {size}-byte PUBLISH");
         assert_eq!(
             *size,
-            Session::publish_size(TELEMETRY, p.payload.len(), QoS::AtLeastOnce)
+            h.gw.session()
+                .publish_size(TELEMETRY, p.payload.len(), QoS::AtLeastOnce)
         );
         for (device, entries) in body(p) {
             let i = seen.len();
@@ -257,7 +259,9 @@ fn an_entry_too_big_for_any_message_is_refused_naming_the_device_and_size_and_no
     ];
     let err = h.gw.send_telemetry(h.now, &batch).unwrap_err();
     let payload_len = format!(r#"{{"Huge":[{{"blob":"{blob}"}}]}}"#).len();
-    let size = Session::publish_size(TELEMETRY, payload_len, QoS::AtLeastOnce);
+    let size =
+        h.gw.session()
+            .publish_size(TELEMETRY, payload_len, QoS::AtLeastOnce);
     assert_eq!(
         err,
         GatewayError::TooLarge {
