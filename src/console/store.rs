@@ -38,6 +38,20 @@ pub struct LogEntry {
     pub packet: PacketLog,
 }
 
+/// A message the server refused again and again, set aside so the rest
+/// flows (see `core::mqtt`'s outbox).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejection {
+    /// When it was set aside (ms since the epoch).
+    pub time_ms: u64,
+    /// Its topic.
+    pub topic: String,
+    /// The last reason code (MQTT 5 PUBACK, or 128 for closes).
+    pub reason: u8,
+    /// Why, in words.
+    pub explanation: String,
+}
+
 /// A notice for the person: an error or warning that should be read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Notice {
@@ -53,6 +67,8 @@ pub struct Notice {
 pub struct Store {
     /// The traffic log.
     pub log: Ring<LogEntry>,
+    /// Messages set aside after the server refused them, newest last.
+    pub rejected: Ring<Rejection>,
     /// Whether the log is paused (packets are still counted, not kept).
     pub log_paused: bool,
     /// Errors and warnings, newest last.
@@ -93,6 +109,7 @@ impl Default for Store {
     fn default() -> Self {
         Store {
             log: Ring::with_byte_cap(LOG_CAP, LOG_BYTE_CAP),
+            rejected: Ring::new(500),
             log_paused: false,
             notices: Ring::new(200),
             last_error: None,
@@ -143,8 +160,17 @@ impl Store {
                 );
             }
             Event::Rejected {
-                topic, explanation, ..
+                topic,
+                reason,
+                explanation,
+                ..
             } => {
+                self.rejected.push(Rejection {
+                    time_ms: epoch_ms,
+                    topic: topic.clone(),
+                    reason: *reason,
+                    explanation: explanation.clone(),
+                });
                 self.notice(
                     epoch_ms,
                     format!("the server rejected a message on {topic}: {explanation}"),
@@ -353,6 +379,7 @@ mod tests {
             pkid: Some(1),
             dup: false,
             payload: Bytes::from(vec![b'x'; size]),
+            reasons: Bytes::new(),
         })
     }
 

@@ -1,7 +1,7 @@
 //! The seam between a sans-IO protocol and the shell that does its I/O.
 
 use crate::core::gateway::Gateway;
-use crate::core::mqtt::{Session, SessionError, SessionState};
+use crate::core::mqtt::{is_transient_refusal, Session, SessionError, SessionState};
 use crate::core::time::Millis;
 
 /// A sans-IO protocol endpoint that a transport driver (the browser shell, or a
@@ -60,12 +60,13 @@ impl Protocol for Session {
         self.state() == SessionState::Connected
     }
     fn should_retry(&self) -> bool {
-        // Code 3 (server unavailable) may clear up; the other refusals are
-        // about what we sent, and repeating it only repeats the refusal (and
-        // may get the address blocked for wrong credentials).
+        // Server unavailable or busy, and too many connections (3, 136,
+        // 137, 159) may clear up; the other refusals are about what we
+        // sent, and repeating it only repeats the refusal (and may get the
+        // address blocked for wrong credentials).
         !matches!(
             self.last_error(),
-            Some(SessionError::Refused { code, .. }) if *code != 3
+            Some(SessionError::Refused { code, .. }) if !is_transient_refusal(*code)
         )
     }
 }

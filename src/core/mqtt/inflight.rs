@@ -9,8 +9,30 @@
 //! the next CONNACK, in the order they were first sent. That order is kept by
 //! a launch sequence number, not by [`PublishId`]: a caller may reserve an id
 //! early and publish with it later, after publishes with higher ids.
+//!
+//! A rejection ends. A publish the server answers with an error PUBACK, or
+//! that is the oldest unacknowledged one when the server closes the
+//! connection within [`BLAME_WINDOW_MS`] of its sending (ThingsBoard
+//! acknowledges in order, then closes for the message it rejects), gets a
+//! strike. It is tried again (first in line) until it has
+//! [`MAX_STRIKES`]; then it is set aside as rejected, and the rest flows.
 
 use std::collections::{BTreeSet, HashMap, VecDeque};
+
+/// Strikes after which a publish is set aside as rejected.
+pub(crate) const MAX_STRIKES: u8 = 3;
+
+/// How soon after a publish was sent a close by the server counts against it.
+pub(crate) const BLAME_WINDOW_MS: u64 = 5_000;
+
+/// What a strike did to a publish.
+#[derive(Debug)]
+pub(crate) enum Strike {
+    /// It will be tried again.
+    Retry,
+    /// It had [`MAX_STRIKES`]: it left the outbox; its id and topic.
+    Reject(PublishId, String),
+}
 
 use bytes::Bytes;
 use mqttbytes::QoS;
@@ -56,6 +78,8 @@ pub(crate) struct InFlight {
     pub publish: Publish,
     /// When it times out; `None` while disconnected.
     deadline: Option<Millis>,
+    /// When it was last sent.
+    sent_at: Millis,
 }
 
 /// QoS 1 publishes: those in flight (by packet id, each with its launch
@@ -74,6 +98,8 @@ pub(crate) struct Outbox {
     queue: VecDeque<(PublishId, Publish)>,
     /// The launch sequence number of the next publish sent.
     next_seq: u64,
+    /// Strikes against publishes still in the outbox (see the module docs).
+    strikes: HashMap<PublishId, u8>,
 }
 
 impl Outbox {
@@ -108,8 +134,14 @@ impl Outbox {
     }
 
     /// Move the oldest queued publish into flight with `pkid` (not in flight
-    /// already), timing out at `deadline`; returns it for sending.
-    pub fn launch(&mut self, pkid: u16, deadline: Millis) -> Option<(PublishId, &Publish)> {
+    /// already), sent at `now` and timing out at `deadline`; returns it for
+    /// sending.
+    pub fn launch(
+        &mut self,
+        pkid: u16,
+        now: Millis,
+        deadline: Millis,
+    ) -> Option<(PublishId, &Publish)> {
         let (id, mut publish) = self.queue.pop_front()?;
         publish.set_pkid_and_dup(pkid, false);
         let seq = self.next_seq;
@@ -120,8 +152,54 @@ impl Outbox {
             id,
             publish,
             deadline: Some(deadline),
+            sent_at: now,
         });
         Some((id, &entry.into_mut().publish))
+    }
+
+    /// A strike against `id`.
+    fn add_strike(&mut self, id: PublishId) -> u8 {
+        let strikes = self.strikes.entry(id).or_insert(0);
+        *strikes += 1;
+        *strikes
+    }
+
+    /// The server answered `pkid` with an error PUBACK: the publish leaves
+    /// flight and is queued first in line to be tried again, or, at its
+    /// last strike, handed back. `None` for an unknown packet id.
+    pub fn reject(&mut self, pkid: u16) -> Option<Strike> {
+        let entry = self.inflight.remove(&pkid)?;
+        if let Some(deadline) = entry.deadline {
+            self.deadlines.remove(&(deadline, entry.seq, pkid));
+        }
+        let strikes = self.add_strike(entry.id);
+        if strikes >= MAX_STRIKES {
+            self.strikes.remove(&entry.id);
+            return Some(Strike::Reject(entry.id, entry.publish.into_topic()));
+        }
+        self.queue.push_front((entry.id, entry.publish));
+        Some(Strike::Retry)
+    }
+
+    /// The server closed the connection at `now`: the oldest publish in
+    /// flight, if sent within [`BLAME_WINDOW_MS`], gets a strike; at its
+    /// last it leaves flight and is handed back.
+    pub fn blame_oldest(&mut self, now: Millis) -> Option<Strike> {
+        let (&pkid, entry) = self.inflight.iter().min_by_key(|(_, e)| e.seq)?;
+        if now.since(entry.sent_at) > BLAME_WINDOW_MS {
+            return None;
+        }
+        let id = entry.id;
+        let strikes = self.add_strike(id);
+        if strikes < MAX_STRIKES {
+            return Some(Strike::Retry);
+        }
+        self.strikes.remove(&id);
+        let entry = self.inflight.remove(&pkid)?;
+        if let Some(deadline) = entry.deadline {
+            self.deadlines.remove(&(deadline, entry.seq, pkid));
+        }
+        Some(Strike::Reject(entry.id, entry.publish.into_topic()))
     }
 
     /// The PUBACK for `pkid` came: the publish leaves flight and is handed
@@ -132,6 +210,7 @@ impl Outbox {
         if let Some(deadline) = entry.deadline {
             self.deadlines.remove(&(deadline, entry.seq, pkid));
         }
+        self.strikes.remove(&entry.id);
         Some((entry.id, entry.publish))
     }
 
@@ -166,6 +245,7 @@ impl Outbox {
             }
             self.deadlines.pop_first();
             if let Some(entry) = self.inflight.remove(&pkid) {
+                self.strikes.remove(&entry.id);
                 expired.push((entry.id, entry.publish));
             }
         }
@@ -182,11 +262,16 @@ impl Outbox {
 
     /// Mark every publish in flight as a duplicate with a fresh `deadline`
     /// and return them in the order they were first sent, for resending.
-    pub fn prepare_resend(&mut self, deadline: Millis) -> impl Iterator<Item = &Publish> {
+    pub fn prepare_resend(
+        &mut self,
+        now: Millis,
+        deadline: Millis,
+    ) -> impl Iterator<Item = &Publish> {
         self.deadlines.clear();
         for (&pkid, entry) in self.inflight.iter_mut() {
             entry.publish.set_pkid_and_dup(pkid, true);
             entry.deadline = Some(deadline);
+            entry.sent_at = now;
             self.deadlines.insert((deadline, entry.seq, pkid));
         }
         let mut order: Vec<&InFlight> = self.inflight.values().collect();
@@ -229,8 +314,8 @@ mod tests {
         let mut outbox = Outbox::default();
         outbox.enqueue(PublishId(1), publish(b"a"));
         outbox.enqueue(PublishId(2), publish(b"b"));
-        outbox.launch(7, Millis(100));
-        outbox.launch(8, Millis(200));
+        outbox.launch(7, Millis(0), Millis(100));
+        outbox.launch(8, Millis(0), Millis(200));
         assert_eq!(outbox.next_deadline(), Some(Millis(100)));
         let expired = outbox.expire(Millis(150));
         assert_eq!(expired.len(), 1);
@@ -239,5 +324,58 @@ mod tests {
         assert_eq!(outbox.ack(8).map(|(id, _)| id), Some(PublishId(2)));
         assert!(outbox.ack(8).is_none());
         assert_eq!(outbox.next_deadline(), None);
+    }
+
+    #[test]
+    fn an_error_puback_puts_the_publish_first_in_line_until_its_third_strike() {
+        let mut outbox = Outbox::default();
+        outbox.enqueue(PublishId(1), publish(b"bad"));
+        outbox.enqueue(PublishId(2), publish(b"good"));
+        for strike in 1..MAX_STRIKES {
+            outbox.launch(5, Millis(0), Millis(100));
+            assert!(matches!(outbox.reject(5), Some(Strike::Retry)));
+            assert_eq!(outbox.strikes[&PublishId(1)], strike);
+            assert_eq!(outbox.queued_len(), 2);
+        }
+        outbox.launch(5, Millis(0), Millis(100));
+        let Some(Strike::Reject(id, _)) = outbox.reject(5) else {
+            panic!("the third strike rejects");
+        };
+        assert_eq!(id, PublishId(1));
+        assert_eq!(outbox.queued_len(), 1, "the rest flows");
+        assert!(outbox.strikes.is_empty());
+    }
+
+    #[test]
+    fn a_close_soon_after_the_oldest_publish_counts_against_it_only() {
+        let mut outbox = Outbox::default();
+        outbox.enqueue(PublishId(1), publish(b"a"));
+        outbox.enqueue(PublishId(2), publish(b"b"));
+        outbox.launch(7, Millis(1_000), Millis(9_000));
+        outbox.launch(8, Millis(1_000), Millis(9_000));
+        assert!(
+            outbox.blame_oldest(Millis(7_000)).is_none(),
+            "too long after"
+        );
+        assert!(matches!(
+            outbox.blame_oldest(Millis(1_500)),
+            Some(Strike::Retry)
+        ));
+        assert!(matches!(
+            outbox.blame_oldest(Millis(1_500)),
+            Some(Strike::Retry)
+        ));
+        assert!(matches!(
+            outbox.blame_oldest(Millis(1_500)),
+            Some(Strike::Reject(PublishId(1), _))
+        ));
+        assert_eq!(outbox.inflight_len(), 1);
+        // An acknowledgement forgets the strikes.
+        assert!(matches!(
+            outbox.blame_oldest(Millis(1_500)),
+            Some(Strike::Retry)
+        ));
+        assert!(outbox.ack(8).is_some());
+        assert!(outbox.strikes.is_empty());
     }
 }

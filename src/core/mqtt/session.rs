@@ -10,7 +10,7 @@ use mqttbytes::QoS;
 use super::decode::{decode, log_incoming, Incoming};
 use super::encode::{connect_packet, publish_size, subscribe_size, Outgoing};
 use super::framing::{FrameError, Framer};
-use super::inflight::{Outbox, PacketIds};
+use super::inflight::{Outbox, PacketIds, Strike, MAX_STRIKES};
 use super::publish::Publish;
 use super::reason::explain_with;
 use super::timers::{Timer, Timers};
@@ -266,7 +266,7 @@ impl Session {
     /// before it opened also gets its `Closed`, so each transport the caller
     /// creates ends with exactly one.
     pub fn handle_close(&mut self, now: Millis, why: &str) {
-        let _ = now;
+        self.blame_close(now);
         self.reset_connection();
         self.state = SessionState::Disconnected;
         self.emit_closed(Some(SessionError::TransportClosed(why.to_string())));
@@ -540,6 +540,7 @@ impl Session {
                     0 => "the server ended the connection without giving an error".to_string(),
                     _ => explain_with(reason, reason_string.as_deref()),
                 };
+                self.blame_close(now);
                 self.fail(SessionError::ServerDisconnected {
                     reason,
                     explanation,
@@ -569,17 +570,28 @@ impl Session {
                     reason_string,
                 },
             ) => {
-                if let Some((id, publish)) = self.outbox.ack(pkid) {
-                    match reason {
-                        Some(reason) if reason >= 0x80 => self.events.push_back(Event::Rejected {
-                            id,
-                            topic: publish.into_topic(),
-                            reason,
-                            explanation: explain_with(reason, reason_string.as_deref()),
-                        }),
-                        _ => self.events.push_back(Event::Acked(id)),
+                match reason {
+                    Some(reason) if reason >= 0x80 => {
+                        // Tried again first in line, until its last strike.
+                        if let Some(Strike::Reject(id, topic)) = self.outbox.reject(pkid) {
+                            self.events.push_back(Event::Rejected {
+                                id,
+                                topic,
+                                reason,
+                                explanation: format!(
+                                    "{} (refused {MAX_STRIKES} times; set aside)",
+                                    explain_with(reason, reason_string.as_deref())
+                                ),
+                            });
+                        }
+                        self.drain_queue(now);
                     }
-                    self.drain_queue(now);
+                    _ => {
+                        if let Some((id, _)) = self.outbox.ack(pkid) {
+                            self.events.push_back(Event::Acked(id));
+                            self.drain_queue(now);
+                        }
+                    }
                 }
             }
             (SessionState::Connected, Incoming::PubRel(pkid)) => {
@@ -635,7 +647,7 @@ impl Session {
             server_limits: limits,
         });
         let deadline = now + self.options.puback_timeout_ms;
-        for publish in self.outbox.prepare_resend(deadline) {
+        for publish in self.outbox.prepare_resend(now, deadline) {
             self.tx
                 .send(now, Outgoing::Publish(publish), &mut self.events);
         }
@@ -706,6 +718,26 @@ impl Session {
     /// window. A publish over the server's Maximum Packet Size (smaller than
     /// ours when it was queued) is rejected with 0x95 instead of being sent:
     /// the server would end the connection for it.
+    /// The server closed the connection: the oldest publish in flight, if
+    /// just sent, counts it against itself; at its last strike it is set
+    /// aside as rejected.
+    fn blame_close(&mut self, now: Millis) {
+        if self.state != SessionState::Connected {
+            return;
+        }
+        if let Some(Strike::Reject(id, topic)) = self.outbox.blame_oldest(now) {
+            self.events.push_back(Event::Rejected {
+                id,
+                topic,
+                reason: 0x80,
+                explanation: format!(
+                    "the server closed the connection right after this message {MAX_STRIKES} \
+                     times; set aside"
+                ),
+            });
+        }
+    }
+
     fn drain_queue(&mut self, now: Millis) {
         if self.state != SessionState::Connected {
             return;
@@ -745,7 +777,7 @@ impl Session {
                 break;
             };
             let deadline = now + self.options.puback_timeout_ms;
-            if let Some((_, publish)) = self.outbox.launch(pkid, deadline) {
+            if let Some((_, publish)) = self.outbox.launch(pkid, now, deadline) {
                 self.tx
                     .send(now, Outgoing::Publish(publish), &mut self.events);
             }

@@ -27,6 +27,14 @@ pub fn gateway_page() -> Html {
             )
         })
     });
+    let rejected: Vec<_> = controller
+        .store()
+        .rejected
+        .iter()
+        .rev()
+        .take(50)
+        .cloned()
+        .collect();
     let calls: Vec<_> = controller
         .store()
         .answers
@@ -64,6 +72,26 @@ pub fn gateway_page() -> Html {
                     Some((text, at)) => html! { <><time>{ clock_time(at) }</time><pre>{ text }</pre></> },
                     None => html! { <p class="empty">{ "Not reported yet (asked with getSessionLimits after each connect)." }</p> },
                 } }
+            </section>
+            <section class="panel" aria-label="Rejected messages">
+                <h3>{ "Rejected messages" }</h3>
+                if rejected.is_empty() {
+                    <p class="empty">{ "None. A message the server refuses three times (an error acknowledgement, or the connection closed right after it) is set aside here, and the rest keeps flowing." }</p>
+                } else {
+                    <table class="rejected">
+                        <thead><tr><th>{ "Time" }</th><th>{ "Topic" }</th><th>{ "Code" }</th><th>{ "Why" }</th></tr></thead>
+                        <tbody>
+                            { for rejected.into_iter().map(|r| html! {
+                                <tr>
+                                    <td><time>{ clock_time(r.time_ms) }</time></td>
+                                    <td>{ r.topic }</td>
+                                    <td>{ r.reason }</td>
+                                    <td>{ r.explanation }</td>
+                                </tr>
+                            }) }
+                        </tbody>
+                    </table>
+                }
             </section>
             <section class="panel" aria-label="Client-side RPC">
                 <h3>{ "Call a client-side RPC" }</h3>

@@ -39,7 +39,7 @@ impl Gateway {
                     }
                 }
             }
-            Event::AckTimedOut { id, .. } => {
+            Event::AckTimedOut { id, .. } | Event::Rejected { id, .. } => {
                 self.connects.remove(&id);
                 self.events.push_back(GatewayEvent::Session(event));
             }

@@ -5,6 +5,7 @@ use bytes::Bytes;
 use mqttbytes::{v5, QoS};
 
 use super::harness::{options_for, properties, reason_string, Broker, Wire, BOTH};
+use crate::core::mqtt::inflight::MAX_STRIKES;
 use crate::core::mqtt::{
     explain_reason, Direction, Event, PacketLog, Protocol, PublishId, ServerLimits, SessionError,
     SessionState, SubscribeResult,
@@ -96,24 +97,61 @@ fn an_mqtt_3_1_1_subscribe_carries_only_the_qos_in_its_options_byte() {
     );
 }
 
+/// Answer the publish in flight with PUBACK `code` three times (packet ids
+/// 1, 2, 3: each try gets the next id); the events of the last one.
+fn refuse_three_times(broker: &mut Broker, code: u8) -> Vec<Event> {
+    for pkid in 1..MAX_STRIKES as u16 {
+        broker.feed(&V5.puback_reason(pkid, code));
+        assert_eq!(broker.app_events(), [], "strike {pkid} is not the end");
+        assert_eq!(broker.session.inflight_len(), 1, "tried again at once");
+    }
+    broker.feed(&V5.puback_reason(MAX_STRIKES as u16, code));
+    broker.app_events()
+}
+
 #[test]
-fn a_puback_151_rejects_the_publish_in_words_and_it_is_not_resent() {
+fn a_puback_151_is_tried_again_then_set_aside_in_words_and_not_resent() {
     let mut broker = v5_broker();
     let id = broker.publish("v1/gateway/telemetry", b"{}", QoS::AtLeastOnce);
     broker.sent_bytes();
     broker.take_events();
-    broker.feed(&V5.puback_reason(1, 151));
     assert_eq!(
-        broker.app_events(),
+        refuse_three_times(&mut broker, 151),
         [Event::Rejected {
             id,
             topic: "v1/gateway/telemetry".into(),
             reason: 151,
-            explanation: "quota exceeded: rate limit or device limit reached".into(),
+            explanation:
+                "quota exceeded: rate limit or device limit reached (refused 3 times; set aside)"
+                    .into(),
         }]
     );
     assert_eq!(broker.session.inflight_len(), 0);
     assert_eq!(broker.reconnect(), []);
+}
+
+#[test]
+fn a_refused_publish_goes_first_in_line_and_the_rest_flows_after_it_is_set_aside() {
+    let mut options = options_for(Protocol::V5);
+    options.max_inflight = 1;
+    let mut broker = Broker::connected(options);
+    let bad = broker.publish("t", b"bad", QoS::AtLeastOnce);
+    let good = broker.publish("t", b"good", QoS::AtLeastOnce);
+    broker.take_events();
+    broker.sent_bytes();
+    let events = refuse_three_times(&mut broker, 131);
+    assert!(
+        matches!(&events[..], [Event::Rejected { id, .. }] if *id == bad),
+        "{events:?}"
+    );
+    let sent = broker.sent_bytes();
+    assert_eq!(
+        sent.windows(4).filter(|w| *w == b"good").count(),
+        1,
+        "then the next one"
+    );
+    broker.feed(&V5.puback_reason(4, 0));
+    assert_eq!(broker.app_events(), [Event::Acked(good)]);
 }
 
 #[test]
@@ -141,14 +179,13 @@ fn each_puback_failure_code_is_rejected_with_its_own_words() {
         let mut broker = v5_broker();
         let id = broker.publish("t", b"x", QoS::AtLeastOnce);
         broker.take_events();
-        broker.feed(&V5.puback_reason(1, code));
         assert_eq!(
-            broker.app_events(),
+            refuse_three_times(&mut broker, code),
             [Event::Rejected {
                 id,
                 topic: "t".into(),
                 reason: code,
-                explanation: words.into(),
+                explanation: format!("{words} (refused 3 times; set aside)"),
             }],
             "code {code}"
         );
@@ -160,35 +197,67 @@ fn a_rejection_carries_the_servers_reason_string_after_the_words() {
     let mut broker = v5_broker();
     broker.publish("t", b"x", QoS::AtLeastOnce);
     broker.take_events();
-    let body = [
-        &[0x00, 0x01, 0x83][..],
-        &properties(&reason_string("ts is missing")),
-    ]
-    .concat();
-    broker.feed(&super::harness::packet(0x40, &body));
+    let body = |pkid: u8| {
+        [
+            &[0x00, pkid, 0x83][..],
+            &properties(&reason_string("ts is missing")),
+        ]
+        .concat()
+    };
+    broker.feed(&super::harness::packet(0x40, &body(1)));
+    broker.feed(&super::harness::packet(0x40, &body(2)));
+    broker.feed(&super::harness::packet(0x40, &body(3)));
     let events = broker.app_events();
     assert!(
         matches!(&events[..], [Event::Rejected { reason: 131, explanation, .. }]
             if explanation == "the server rejected the message: a required field is missing \
-                               or it is not valid (the server says: ts is missing)"),
+                               or it is not valid (the server says: ts is missing) (refused 3 \
+                               times; set aside)"),
         "{events:?}"
     );
 }
 
 #[test]
-fn a_puback_with_properties_it_cannot_read_still_rejects_the_publish() {
+fn a_puback_with_properties_it_cannot_read_still_counts_as_a_refusal() {
     let mut broker = v5_broker();
     let id = broker.publish("t", b"x", QoS::AtLeastOnce);
     broker.take_events();
     // Property 0x01 (payload format) does not belong in a PUBACK.
-    let body = [&[0x00, 0x01, 0x97][..], &properties(&[0x01, 0x01])].concat();
-    broker.feed(&super::harness::packet(0x40, &body));
+    for pkid in 1..=3u8 {
+        let body = [&[0x00, pkid, 0x97][..], &properties(&[0x01, 0x01])].concat();
+        broker.feed(&super::harness::packet(0x40, &body));
+    }
     let events = broker.app_events();
     assert!(
         matches!(&events[..], [Event::Rejected { id: got, reason: 0x97, .. }] if *got == id),
         "{events:?}"
     );
     assert_eq!(broker.session.state(), SessionState::Connected);
+}
+
+#[test]
+fn a_server_that_closes_right_after_a_publish_three_times_gets_it_set_aside() {
+    let mut broker = v5_broker();
+    let id = broker.publish("v1/gateway/rpc", b"{}", QoS::AtLeastOnce);
+    broker.take_events();
+    for _ in 1..MAX_STRIKES {
+        broker.close("closed by the server");
+        assert!(!broker
+            .app_events()
+            .iter()
+            .any(|e| matches!(e, Event::Rejected { .. })));
+        broker.open_bytes();
+        broker.feed(&broker.wire().connack(0));
+        assert_eq!(broker.session.inflight_len(), 1, "resent after CONNACK");
+    }
+    broker.close("closed by the server");
+    let events = broker.app_events();
+    assert!(
+        events.iter().any(|e| matches!(e, Event::Rejected { id: got, explanation, .. }
+            if *got == id && explanation.contains("closed the connection right after this message"))),
+        "{events:?}"
+    );
+    assert_eq!(broker.reconnect(), []);
 }
 
 #[test]

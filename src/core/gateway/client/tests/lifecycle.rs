@@ -244,10 +244,12 @@ fn a_requested_disconnect_closes_the_session_and_keeps_the_devices() {
 fn expiring(inactivity_ms: u64, keep_registered: bool) -> Harness {
     use crate::core::gateway::model::ModelConfig;
     use crate::core::gateway::Gateway;
-    use crate::core::mqtt::{ConnectOptions, Credentials};
+    use crate::core::mqtt::{ConnectOptions, Credentials, Protocol};
     let mut h = Harness::new();
+    let mut options = ConnectOptions::new("gw", Credentials::AccessToken("token".into()));
+    options.protocol = Protocol::V311;
     h.gw = Gateway::with_config(
-        ConnectOptions::new("gw", Credentials::AccessToken("token".into())),
+        options,
         ModelConfig {
             session_inactivity_ms: inactivity_ms,
             keep_registered,
