@@ -18,6 +18,18 @@ pub enum AuthMode {
     None,
 }
 
+/// The MQTT version a profile connects with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub enum MqttVersion {
+    /// MQTT 5: reason codes in words, No Local (the default).
+    #[default]
+    #[serde(rename = "5")]
+    V5,
+    /// MQTT 3.1.1, for brokers and relays in front of servers without 5.
+    #[serde(rename = "3.1.1")]
+    V311,
+}
+
 /// One saved connection.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
@@ -36,6 +48,16 @@ pub struct Profile {
     pub keep_alive_secs: u16,
     /// WebSocket subprotocol.
     pub subprotocol: String,
+    /// MQTT version.
+    pub mqtt: MqttVersion,
+    /// Whether the URL is a broker bridged to ThingsBoard (it sends our own
+    /// publishes back under 3.1.1, and says when its bridge reconnects).
+    pub bridged: bool,
+    /// After how long without traffic ThingsBoard drops a sub-device from
+    /// the gateway session, in seconds (its
+    /// `transport.sessions.inactivity_timeout`, 600 by default); 0 when the
+    /// gateway device has "overwrite activity time" (no keep-alives then).
+    pub sub_device_expiry_secs: u32,
     /// Whether the secret is stored with the profile.
     pub remember_secret: bool,
     /// The access token or password; stored only with `remember_secret`.
@@ -52,6 +74,9 @@ impl Default for Profile {
             username: String::new(),
             keep_alive_secs: 60,
             subprotocol: "mqtt".into(),
+            mqtt: MqttVersion::V5,
+            bridged: false,
+            sub_device_expiry_secs: 600,
             remember_secret: false,
             secret: String::new(),
         }
@@ -164,6 +189,20 @@ mod tests {
         assert_eq!(profiles.list[0].url, "wss://example.org/mqtt");
         profiles.remove("a");
         assert!(profiles.list.is_empty() && profiles.last.is_none());
+    }
+
+    #[test]
+    fn profiles_saved_before_mqtt_5_read_as_mqtt_5_direct_with_the_default_expiry() {
+        let old = r#"{"list":[{"name":"a","url":"ws://x","auth":"token"}],"last":"a"}"#;
+        let (profiles, err) = Profiles::from_json(old);
+        assert_eq!(err, None);
+        let p = profiles.get("a").unwrap();
+        assert_eq!(
+            (p.mqtt, p.bridged, p.sub_device_expiry_secs),
+            (MqttVersion::V5, false, 600)
+        );
+        let json = profiles.to_json();
+        assert!(json.contains(r#""mqtt":"5""#), "{json}");
     }
 
     #[test]

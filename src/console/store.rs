@@ -282,6 +282,13 @@ impl Store {
                 epoch_ms,
                 format!("the server's session limits could not be read ({reason}): traffic is not paced"),
             ),
+            GatewayEvent::BridgeState { up: false } => self.notice(
+                epoch_ms,
+                "the broker's bridge to ThingsBoard is down: messages wait in the broker; every \
+                 device will be registered again when it is back"
+                    .into(),
+            ),
+            GatewayEvent::BridgeState { up: true } => {}
             GatewayEvent::SessionLimitsUnanswered => self.notice(
                 epoch_ms,
                 "the server did not answer getSessionLimits in time (ThingsBoard before 3.8 does not): \

@@ -16,7 +16,7 @@ use crate::console::store::{Store, OWN};
 use crate::core::gateway::codec::{AttributeScope, Attributes, TelemetryEntry};
 use crate::core::gateway::model::ModelConfig;
 use crate::core::gateway::{Gateway, GatewayError, GatewayEvent};
-use crate::core::mqtt::{ConnectOptions, Credentials};
+use crate::core::mqtt::{ConnectOptions, Credentials, Protocol};
 use crate::core::time::Millis;
 use crate::shell::clock::{epoch_ms, now};
 use crate::shell::link::{Link, LinkConfig, LinkStatus};
@@ -35,6 +35,13 @@ pub struct ConnectSettings {
     pub credentials: Credentials,
     /// Keepalive in seconds.
     pub keep_alive_secs: u16,
+    /// MQTT version.
+    pub protocol: Protocol,
+    /// Whether the URL is a broker bridged to ThingsBoard.
+    pub bridged: bool,
+    /// After how long (ms) the server drops a quiet sub-device; 0: never
+    /// (no keep-alives).
+    pub sub_device_expiry_ms: u64,
 }
 
 /// The console's controller, shared by the components through a context.
@@ -105,7 +112,12 @@ impl Controller {
     pub fn connect(&self, settings: ConnectSettings) {
         let mut options = ConnectOptions::new(settings.client_id, settings.credentials);
         options.keep_alive_secs = settings.keep_alive_secs;
-        self.link.with(|g| g.set_options(options));
+        options.protocol = settings.protocol;
+        self.link.with(|g| {
+            g.set_options(options);
+            g.set_bridged(settings.bridged);
+            g.set_sub_device_expiry(settings.sub_device_expiry_ms);
+        });
         self.link.connect(LinkConfig {
             url: settings.url,
             subprotocol: settings.subprotocol,

@@ -3,8 +3,8 @@
 use web_sys::{HtmlInputElement, HtmlSelectElement};
 use yew::prelude::*;
 
-use crate::console::profiles::{AuthMode, Profile};
-use crate::core::mqtt::Credentials;
+use crate::console::profiles::{AuthMode, MqttVersion, Profile};
+use crate::core::mqtt::{Credentials, Protocol};
 use crate::shell::link::LinkStatus;
 use crate::view::app::use_console;
 use crate::view::controller::ConnectSettings;
@@ -21,6 +21,9 @@ struct Form {
     password: String,
     keep_alive: String,
     subprotocol: String,
+    mqtt: String,
+    bridged: bool,
+    expiry: String,
 }
 
 impl Default for Form {
@@ -36,6 +39,9 @@ impl Default for Form {
             password: String::new(),
             keep_alive: "60".into(),
             subprotocol: "mqtt".into(),
+            mqtt: "5".into(),
+            bridged: false,
+            expiry: "600".into(),
         }
     }
 }
@@ -66,6 +72,13 @@ impl Form {
             },
             keep_alive: p.keep_alive_secs.to_string(),
             subprotocol: p.subprotocol.clone(),
+            mqtt: match p.mqtt {
+                MqttVersion::V5 => "5",
+                MqttVersion::V311 => "3.1.1",
+            }
+            .into(),
+            bridged: p.bridged,
+            expiry: p.sub_device_expiry_secs.to_string(),
         }
     }
 
@@ -83,6 +96,9 @@ impl Form {
             username: self.username.clone(),
             keep_alive_secs: self.keep_alive.trim().parse().unwrap_or(60),
             subprotocol: self.subprotocol.clone(),
+            mqtt: self.version(),
+            bridged: self.bridged,
+            sub_device_expiry_secs: self.expiry.trim().parse().unwrap_or(600),
             remember_secret: self.remember,
             secret: match auth {
                 AuthMode::Token => self.token.trim().to_string(),
@@ -92,7 +108,18 @@ impl Form {
         }
     }
 
+    fn version(&self) -> MqttVersion {
+        if self.mqtt == "3.1.1" {
+            MqttVersion::V311
+        } else {
+            MqttVersion::V5
+        }
+    }
+
     fn settings(&self) -> Result<ConnectSettings, String> {
+        let expiry_secs: u32 = self.expiry.trim().parse().map_err(|_| {
+            "the sub-device session expiry must be a whole number of seconds (0: never)".to_string()
+        })?;
         let keep_alive_secs: u16 = self.keep_alive.trim().parse().map_err(|_| {
             "keepalive must be a whole number of seconds from 0 to 65535".to_string()
         })?;
@@ -123,6 +150,12 @@ impl Form {
             client_id,
             credentials,
             keep_alive_secs,
+            protocol: match self.version() {
+                MqttVersion::V5 => Protocol::V5,
+                MqttVersion::V311 => Protocol::V311,
+            },
+            bridged: self.bridged,
+            sub_device_expiry_ms: u64::from(expiry_secs) * 1000,
         })
     }
 }
@@ -276,6 +309,23 @@ pub fn connect_form() -> Html {
                     <option value={*p} selected={form.subprotocol == *p}>{ *p }</option>
                 }) }
             </select>
+            <label for="cf-mqtt">{ "MQTT version" }</label>
+            <select id="cf-mqtt" onchange={select(|f| &mut f.mqtt)}>
+                <option value="5" selected={form.mqtt == "5"}>{ "5 (reason codes, no echoes)" }</option>
+                <option value="3.1.1" selected={form.mqtt == "3.1.1"}>{ "3.1.1" }</option>
+            </select>
+            <label for="cf-expiry" title="ThingsBoard drops a sub-device from the gateway session after this long without a message for it (transport.sessions.inactivity_timeout); the gateway sends a keep-alive before. 0 when the gateway device has 'Overwrite activity time'.">{ "Sub-device expiry (s)" }</label>
+            <input id="cf-expiry" type="number" min="0" value={form.expiry.clone()}
+                oninput={text(|f| &mut f.expiry)} />
+            <label class="inline bridged" title="The URL is a broker bridged to ThingsBoard (README setup B): under MQTT 3.1.1 it sends your own publishes back, which are then recognised and ignored; and the page watches the bridge's state to register every device again when it reconnects.">
+                <input type="checkbox" checked={form.bridged}
+                    onchange={let form = form.clone(); Callback::from(move |e: Event| {
+                        let mut next = (*form).clone();
+                        next.bridged = e.target_unchecked_into::<HtmlInputElement>().checked();
+                        form.set(next);
+                    })} />
+                { " Bridged broker (mosquitto bridge to ThingsBoard)" }
+            </label>
             if form.auth != "none" {
                 <label class="inline remember">
                     <input type="checkbox" checked={form.remember}

@@ -98,7 +98,9 @@ impl Gateway {
                     .session
                     .publish(now, topic, payload.clone(), UPLINK_QOS)?;
                 self.pacer.take(now, c);
-                self.echoes.record(now, topic, &payload);
+                if self.bridged {
+                    self.echoes.record(now, topic, &payload);
+                }
                 return Ok(id);
             }
             class = Some(c);

@@ -77,10 +77,14 @@ impl Gateway {
         // Set the outbox aside so the gateway's own messages below go ahead
         // of it.
         let held = std::mem::take(&mut self.offline);
+        let bridge_state = self.bridged.then_some(topics::BRIDGE_STATE);
         let filters: Vec<(&str, QoS)> = topics::SUBSCRIPTIONS
             .iter()
-            .map(|f| (*f, QoS::AtLeastOnce))
+            .copied()
+            .chain(bridge_state)
+            .map(|f| (f, QoS::AtLeastOnce))
             .collect();
+        self.bridge_up = None;
         if let Err(e) = self.session.subscribe(now, &filters) {
             self.failed("subscribe".into(), e.into());
         }
@@ -144,7 +148,11 @@ impl Gateway {
                 .session
                 .publish_reserved(now, id, &topic, payload.clone(), UPLINK_QOS)
             {
-                Ok(()) => self.echoes.record(now, &topic, &payload),
+                Ok(()) => {
+                    if self.bridged {
+                        self.echoes.record(now, &topic, &payload);
+                    }
+                }
                 Err(e) => self.failed(
                     format!("send a message held in the outbox on {topic}"),
                     e.into(),
@@ -225,8 +233,42 @@ impl Gateway {
         Ok(id)
     }
 
+    /// The bridge's notification topic: `1` when the bridge to ThingsBoard
+    /// is up, `0` when it is down. ThingsBoard forgets every device with
+    /// the bridge's session, so when it comes back up every device is
+    /// registered again (contract §10 B).
+    fn on_bridge_state(&mut self, now: Millis, payload: &[u8]) {
+        let up = match payload {
+            b"1" => true,
+            b"0" => false,
+            other => {
+                let text = String::from_utf8_lossy(other);
+                return self
+                    .events
+                    .push_back(GatewayEvent::DecodeError(CodecError::new(
+                        topics::BRIDGE_STATE,
+                        format!("the bridge state is \"1\" or \"0\", not {text:?}"),
+                    )));
+            }
+        };
+        let was = self.bridge_up.replace(up);
+        self.events.push_back(GatewayEvent::BridgeState { up });
+        if up && was == Some(false) {
+            self.model.devices_mut().session_lost();
+            for (device, device_type) in self.model.devices().to_register() {
+                if let Err(e) = self.send_connect(now, &device, device_type) {
+                    self.failed(format!("register device {device:?} again"), e);
+                }
+            }
+        }
+    }
+
     fn on_message(&mut self, now: Millis, topic: &str, payload: &[u8]) {
-        match decode(now, topic, payload, &mut self.echoes) {
+        if self.bridged && topic == topics::BRIDGE_STATE {
+            return self.on_bridge_state(now, payload);
+        }
+        let echoes = self.bridged.then_some(&mut self.echoes);
+        match decode(now, topic, payload, echoes) {
             Ok(downlink) => self.on_downlink(now, topic, downlink),
             Err(e) => self.events.push_back(GatewayEvent::DecodeError(e)),
         }

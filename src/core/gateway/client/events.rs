@@ -163,6 +163,13 @@ pub enum GatewayEvent {
         /// The filter refused.
         filter: String,
     },
+    /// The bridge to ThingsBoard went up or down (its notification topic,
+    /// bridged setups only). When it comes back up, every device is
+    /// registered again.
+    BridgeState {
+        /// Whether it is up.
+        up: bool,
+    },
     /// One of our own publishes came back from a broker and was ignored
     /// (counted in the model). Not a server message.
     EchoIgnored {

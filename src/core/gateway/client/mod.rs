@@ -61,6 +61,12 @@ pub struct Gateway {
     /// Until when uplinks wait for the answer to `getSessionLimits`, after
     /// a CONNACK.
     limits_wait: Option<Millis>,
+    /// Whether a bridged broker sends our own publishes back (then they are
+    /// recognised and ignored); off for a relay or ThingsBoard itself.
+    bridged: bool,
+    /// Whether the bridge to ThingsBoard is up, as its notification topic
+    /// last said (bridged only; `None` before the first word).
+    bridge_up: Option<bool>,
     /// The in-flight window and packet size the options asked for, before
     /// the server's limits lowered them.
     asked: (u16, usize),
@@ -88,6 +94,8 @@ impl Gateway {
             pacer: Pacer::default(),
             limits: None,
             limits_wait: None,
+            bridged: false,
+            bridge_up: None,
             asked: (options_inflight, options_packet),
             now: Millis(0),
         }
@@ -110,6 +118,25 @@ impl Gateway {
         if let Some(limits) = self.limits.clone() {
             self.apply_transport_limits(&limits);
         }
+    }
+
+    /// Say whether the gateway talks through a bridged broker that sends its
+    /// own publishes back (under MQTT 3.1.1; MQTT 5's No Local keeps them
+    /// away). Only then are messages that look like our own ignored as
+    /// echoes: through a relay, or to ThingsBoard itself, a server message
+    /// is never dropped for looking like one of ours.
+    pub fn set_bridged(&mut self, bridged: bool) {
+        self.bridged = bridged;
+    }
+
+    /// After how long (ms) without a message naming it the server drops a
+    /// sub-device's session; keep-alives go out before that. 0: the server
+    /// never does (the gateway device's "overwrite activity time"), so no
+    /// keep-alives.
+    pub fn set_sub_device_expiry(&mut self, ms: u64) {
+        let config = self.model.config_mut();
+        config.session_inactivity_ms = ms;
+        config.keep_registered = ms > 0;
     }
 
     /// The session limits the server reported last, parsed.

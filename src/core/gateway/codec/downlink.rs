@@ -172,20 +172,39 @@ pub fn explain_disconnect_reason(code: u32) -> String {
     }
 }
 
-/// Decode one incoming message. `echoes` recognises our own device-level
-/// publishes (and forgets them once matched); `now` ages them.
+/// Decode one incoming message. With `echoes` (a bridged broker sends our
+/// own publishes back), our own publishes are recognised: by shape on the
+/// gateway topics, and by the tracker on device-level topics (matched ones
+/// are forgotten; `now` ages them). Without it (a relay, or ThingsBoard
+/// itself: nothing comes back), every message is read as the server's, and
+/// one on a topic only the gateway publishes to is an error.
 pub fn decode(
     now: Millis,
     topic: &str,
     payload: &[u8],
-    echoes: &mut EchoTracker,
+    mut echoes: Option<&mut EchoTracker>,
 ) -> Result<Downlink, CodecError> {
     let fail = |reason: String| CodecError::new(topic, reason);
     let parsed = Topic::parse(topic).map_err(fail)?;
+    let filtering = echoes.is_some();
     let echo = || {
-        Ok(Downlink::Echo {
-            topic: topic.to_string(),
-        })
+        if filtering {
+            Ok(Downlink::Echo {
+                topic: topic.to_string(),
+            })
+        } else {
+            Err(fail(
+                "the server never publishes on this topic (only the gateway does): is this a \
+                 broker sending our own publishes back? Then tick \"bridged broker\" in the \
+                 profile"
+                    .to_string(),
+            ))
+        }
+    };
+    let mut tracked = |now: Millis| {
+        echoes
+            .as_deref_mut()
+            .is_some_and(|tracker| tracker.take(now, topic, payload))
     };
     match parsed {
         // Topics only the gateway publishes to: whatever comes back is ours.
@@ -198,7 +217,7 @@ pub fn decode(
         | Topic::OwnClaim => echo(),
         Topic::GatewayDisconnect => {
             let map = fields::parse_object(payload).map_err(fail)?;
-            if !map.contains_key("reason") {
+            if filtering && !map.contains_key("reason") {
                 return echo();
             }
             disconnect_notice(&map).map_err(fail)
@@ -206,7 +225,7 @@ pub fn decode(
         Topic::GatewayAttributes => {
             let map = fields::parse_object(payload).map_err(fail)?;
             let is_server = matches!(map.get("device"), Some(Value::String(_)));
-            if !is_server && !map.is_empty() && map.values().all(Value::is_object) {
+            if filtering && !is_server && !map.is_empty() && map.values().all(Value::is_object) {
                 return echo();
             }
             shared_attributes(&map).map_err(fail)
@@ -217,13 +236,13 @@ pub fn decode(
         }
         Topic::GatewayRpc => {
             let map = fields::parse_object(payload).map_err(fail)?;
-            if map.contains_key("id") {
+            if filtering && map.contains_key("id") {
                 return echo();
             }
             rpc_request(&map).map_err(fail)
         }
         Topic::OwnAttributes => {
-            if echoes.take(now, topic, payload) {
+            if tracked(now) {
                 return echo();
             }
             let map = fields::parse_object(payload).map_err(fail)?;
@@ -236,14 +255,14 @@ pub fn decode(
             own_attribute_response(id, &map).map_err(fail)
         }
         Topic::OwnRpcRequest(id) => {
-            if echoes.take(now, topic, payload) {
+            if tracked(now) {
                 return echo();
             }
             let map = fields::parse_object(payload).map_err(fail)?;
             own_rpc_request(id, &map).map_err(fail)
         }
         Topic::OwnRpcResponse(id) => {
-            if echoes.take(now, topic, payload) {
+            if tracked(now) {
                 return echo();
             }
             let body = fields::parse(payload).map_err(fail)?;

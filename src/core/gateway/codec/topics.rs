@@ -44,6 +44,11 @@ pub const SUBSCRIPTIONS: [&str; 7] = [
     "v1/devices/me/rpc/response/+",
 ];
 
+/// Where a mosquitto bridge says whether it is connected to ThingsBoard
+/// (`notification_topic` in the README's bridge configuration): a retained
+/// `1` or `0`. Subscribed to only in bridged setups.
+pub const BRIDGE_STATE: &str = "tb-bridge/state";
+
 /// The topic of the gateway's own attribute request `id`.
 pub fn own_attributes_request(id: u32) -> String {
     format!("{OWN_ATTRIBUTES_REQUEST_PREFIX}{id}")

@@ -130,6 +130,11 @@ impl Model {
         &self.config
     }
 
+    /// The timeouts and bounds, to change (they apply from the next check).
+    pub fn config_mut(&mut self) -> &mut ModelConfig {
+        &mut self.config
+    }
+
     /// The devices.
     pub fn devices(&self) -> &Devices {
         &self.devices

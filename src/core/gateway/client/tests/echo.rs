@@ -1,6 +1,6 @@
 use serde_json::json;
 
-use super::harness::Harness;
+use super::harness::{subscribed, Harness};
 use crate::core::gateway::GatewayEvent;
 
 /// A gateway behind a bridged broker that sends back every publish on the
@@ -22,6 +22,7 @@ fn bridged() -> Harness {
     .iter()
     .map(|s| s.to_string())
     .collect();
+    h.gw.set_bridged(true);
     h.open();
     h
 }
@@ -141,4 +142,47 @@ fn a_server_update_identical_to_an_old_upload_is_not_an_echo() {
             deleted: vec![]
         }]
     );
+}
+
+#[test]
+fn when_the_bridge_comes_back_up_every_device_is_registered_again() {
+    let mut h = bridged();
+    assert!(
+        subscribed(&h.sent)
+            .iter()
+            .flatten()
+            .any(|(f, _)| f == "tb-bridge/state"),
+        "a bridged gateway watches the bridge's notification topic"
+    );
+    h.gw.connect_device(h.now, "A", Some("pump")).unwrap();
+    h.gw.connect_device(h.now, "B", None).unwrap();
+    h.push("tb-bridge/state", "1");
+    h.take_published();
+    h.push("tb-bridge/state", "0");
+    assert!(h.take_published_on("v1/gateway/connect").is_empty());
+    h.push("tb-bridge/state", "1");
+    let mut again = h.take_published_on("v1/gateway/connect");
+    again.sort_by_key(|v| v["device"].to_string());
+    assert_eq!(
+        again,
+        [
+            json!({"device": "A", "type": "pump"}),
+            json!({"device": "B"})
+        ]
+    );
+    let events = h.gateway_events();
+    assert!(
+        events.contains(&GatewayEvent::BridgeState { up: true }),
+        "{events:?}"
+    );
+}
+
+#[test]
+fn a_direct_connection_does_not_watch_a_bridge() {
+    let mut h = Harness::connected();
+    assert!(!subscribed(&h.sent)
+        .iter()
+        .flatten()
+        .any(|(f, _)| f == "tb-bridge/state"));
+    h.take_published();
 }

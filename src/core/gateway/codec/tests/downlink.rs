@@ -12,8 +12,34 @@ fn dec(topic: &str, payload: &str) -> Result<Downlink, CodecError> {
         Millis(0),
         topic,
         payload.as_bytes(),
-        &mut EchoTracker::default(),
+        Some(&mut EchoTracker::default()),
     )
+}
+
+/// Decoded as from ThingsBoard itself or a relay: no echo filtering.
+fn direct(topic: &str, payload: &str) -> Result<Downlink, CodecError> {
+    decode(Millis(0), topic, payload.as_bytes(), None)
+}
+
+#[test]
+fn without_a_bridged_broker_nothing_is_taken_for_an_echo() {
+    // A genuine server request with a top-level id is read as a request
+    // (and refused as one), not dropped as our own reply.
+    let e = direct(
+        "v1/gateway/rpc",
+        r#"{"device":"A","id":0,"data":{"ok":true}}"#,
+    )
+    .unwrap_err();
+    assert!(e.reason.contains("data"), "{e}");
+    let e = direct("v1/gateway/telemetry", r#"{"A":[{"x":1}]}"#).unwrap_err();
+    assert!(e.reason.contains("bridged broker"), "{e}");
+    assert!(matches!(
+        direct(
+            "v1/gateway/rpc",
+            r#"{"device":"A","data":{"id":0,"method":"m"}}"#
+        ),
+        Ok(Downlink::RpcRequest { .. })
+    ));
 }
 
 fn ok(topic: &str, payload: &str) -> Downlink {
@@ -547,7 +573,7 @@ fn garbage_on_any_topic_never_panics_and_errors_name_the_topic() {
             }
             p
         };
-        if let Err(e) = decode(Millis(round), topic, &payload, &mut echoes) {
+        if let Err(e) = decode(Millis(round), topic, &payload, Some(&mut echoes)) {
             assert_eq!(e.topic, topic);
             assert!(!e.reason.is_empty());
         }
