@@ -2,6 +2,10 @@
 
 use crate::core::gateway::Gateway;
 use crate::core::mqtt::{is_transient_refusal, Session, SessionError, SessionState};
+
+/// MQTT 5's DISCONNECT reason for a session another client took over (the
+/// same credentials connected elsewhere).
+pub const TAKEN_OVER: u8 = 142;
 use crate::core::time::Millis;
 
 /// A sans-IO protocol endpoint that a transport driver (the browser shell, or a
@@ -29,9 +33,21 @@ pub trait Protocol {
     /// Whether reconnecting after the last close can help (false after the
     /// broker refused the credentials: retrying would only repeat the refusal).
     fn should_retry(&self) -> bool;
+    /// Whether the last session ended because another client took it over
+    /// (MQTT 5 DISCONNECT 142).
+    fn taken_over(&self) -> bool;
 }
 
 impl Protocol for Session {
+    fn taken_over(&self) -> bool {
+        matches!(
+            self.last_error(),
+            Some(SessionError::ServerDisconnected {
+                reason: TAKEN_OVER,
+                ..
+            })
+        )
+    }
     fn handle_open(&mut self, now: Millis) {
         Session::handle_open(self, now)
     }
@@ -64,14 +80,26 @@ impl Protocol for Session {
         // 137, 159) may clear up; the other refusals are about what we
         // sent, and repeating it only repeats the refusal (and may get the
         // address blocked for wrong credentials).
+        // A session taken over (MQTT 5 DISCONNECT 142) belongs to another
+        // client now: reconnecting would take it back, and the two would
+        // evict each other forever. The person decides.
         !matches!(
             self.last_error(),
             Some(SessionError::Refused { code, .. }) if !is_transient_refusal(*code)
+        ) && !matches!(
+            self.last_error(),
+            Some(SessionError::ServerDisconnected {
+                reason: TAKEN_OVER,
+                ..
+            })
         )
     }
 }
 
 impl Protocol for Gateway {
+    fn taken_over(&self) -> bool {
+        Protocol::taken_over(self.session())
+    }
     fn handle_open(&mut self, now: Millis) {
         Gateway::handle_open(self, now)
     }

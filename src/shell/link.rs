@@ -65,6 +65,14 @@ pub enum LinkStatus {
         /// Why, if it was not asked for.
         error: Option<String>,
     },
+    /// Stopped because another client holds the session (the server said
+    /// so, or it kept closing the connection right after accepting it):
+    /// reconnecting would evict that client, so the person decides
+    /// ([`Link::take_over`]).
+    TakenOver {
+        /// What happened, in words.
+        error: String,
+    },
 }
 
 struct Inner<P> {
@@ -155,6 +163,13 @@ impl<P: Protocol + 'static> Link<P> {
             *self.inner.status.borrow_mut() = LinkStatus::Closed { error };
             notify(&self.inner);
         }
+    }
+
+    /// Connect again after [`LinkStatus::TakenOver`], evicting the other
+    /// client, with a fresh reconnect history.
+    pub fn take_over(&self) {
+        self.inner.reconnect.borrow_mut().restart();
+        self.reconnect_now();
     }
 
     /// Reconnect now instead of waiting for the backoff.
@@ -314,7 +329,11 @@ fn after_close<P: Protocol + 'static>(inner: &Rc<Inner<P>>, why: String) {
     let retry = inner.protocol.borrow().should_retry()
         && inner.config.borrow().as_ref().is_some_and(|c| c.reconnect);
     if !retry {
-        *inner.status.borrow_mut() = LinkStatus::Closed { error: Some(why) };
+        *inner.status.borrow_mut() = if inner.protocol.borrow().taken_over() {
+            LinkStatus::TakenOver { error: why }
+        } else {
+            LinkStatus::Closed { error: Some(why) }
+        };
         return;
     }
     let (delay, attempt, short_sessions) = {
@@ -327,14 +346,14 @@ fn after_close<P: Protocol + 'static>(inner: &Rc<Inner<P>>, why: String) {
         )
     };
     if let Some(n) = short_sessions {
-        *inner.status.borrow_mut() = LinkStatus::Closed {
-            error: Some(format!(
+        *inner.status.borrow_mut() = LinkStatus::TakenOver {
+            error: format!(
                 "stopped reconnecting: the server accepted the connection and closed it {n} times \
                  in a row within {} s. Another client may be using this gateway's credentials \
                  (ThingsBoard keeps one session per token), or the server rejects what is sent \
-                 (see the traffic log). Connect again to take the session over. Last: {why}",
+                 (see the traffic log). Last: {why}",
                 Reconnect::STABLE_MS / 1000
-            )),
+            ),
         };
         return;
     }

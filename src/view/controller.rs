@@ -135,6 +135,12 @@ impl Controller {
         self.link.cancel_reconnect();
     }
 
+    /// Connect again after the session was taken over, evicting the other
+    /// client.
+    pub fn take_over(&self) {
+        self.link.take_over();
+    }
+
     /// Reconnect now rather than after the backoff.
     pub fn reconnect_now(&self) {
         self.link.reconnect_now();

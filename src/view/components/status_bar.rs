@@ -73,6 +73,22 @@ pub fn status_bar() -> Html {
                 },
             )
         }
+        LinkStatus::TakenOver { error } => {
+            let take_over = {
+                let c = controller.clone();
+                Callback::from(move |_| c.take_over())
+            };
+            (
+                "failed",
+                format!("Taken over: {error}"),
+                html! {
+                    <button type="button" onclick={take_over}
+                        title="Connect again: the other client holding this gateway's token will be disconnected">
+                        { "Take over" }
+                    </button>
+                },
+            )
+        }
         LinkStatus::Closed { error: None } => ("closed", "Disconnected".to_string(), html! {}),
         LinkStatus::Closed { error: Some(error) } => {
             let why = last_error.clone().unwrap_or_else(|| error.clone());

@@ -688,3 +688,17 @@ fn the_reasons_of_thingsboards_gateway_disconnect_notices_are_explained() {
     );
     assert_eq!(explain_reason(0xFF), "unknown reason code");
 }
+
+#[test]
+fn a_session_taken_over_is_not_reconnected_but_a_rate_limit_close_is() {
+    use crate::core::protocol::Protocol as _;
+    let mut broker = v5_broker();
+    broker.feed(&V5.disconnect(142, &[]));
+    assert!(
+        !broker.session.should_retry(),
+        "another client holds the token now"
+    );
+    let mut broker = v5_broker();
+    broker.feed(&V5.disconnect(150, &[]));
+    assert!(broker.session.should_retry());
+}
