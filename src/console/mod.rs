@@ -8,6 +8,7 @@ pub mod pattern;
 pub mod profiles;
 pub mod simulator;
 pub mod store;
+pub mod tabs;
 pub mod telemetry;
 pub mod text;
 pub mod values;

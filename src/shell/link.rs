@@ -165,6 +165,15 @@ impl<P: Protocol + 'static> Link<P> {
         }
     }
 
+    /// Let the session go because another client takes it over (another
+    /// tab of this browser): end it cleanly and say so, without
+    /// reconnecting.
+    pub fn yield_session(&self, why: String) {
+        self.disconnect();
+        *self.inner.status.borrow_mut() = LinkStatus::TakenOver { error: why };
+        notify(&self.inner);
+    }
+
     /// Connect again after [`LinkStatus::TakenOver`], evicting the other
     /// client, with a fresh reconnect history.
     pub fn take_over(&self) {

@@ -3,9 +3,11 @@
 //! - [`clock`]: the time, read from the browser and handed to the core.
 //! - [`socket`]: one binary WebSocket with its event handlers.
 //! - [`storage`]: localStorage for connection profiles.
+//! - [`tabs`]: the BroadcastChannel the tabs of this browser agree over.
 //! - [`link`]: runs a sans-IO [`crate::core::protocol::Protocol`] over a
 //!   socket: timers, batching of outgoing packets, reconnect with backoff.
 pub mod clock;
 pub mod link;
 pub mod socket;
 pub mod storage;
+pub mod tabs;

@@ -13,6 +13,7 @@ use crate::console::answers::{Answer, Outcome, SentReply};
 use crate::console::profiles::{self, Profiles};
 use crate::console::simulator::{SimConfig, Simulator};
 use crate::console::store::{Store, OWN};
+use crate::console::tabs::{session_key, TabAction, TabMessage, Tabs};
 use crate::core::gateway::codec::{AttributeScope, Attributes, TelemetryEntry};
 use crate::core::gateway::model::ModelConfig;
 use crate::core::gateway::{Gateway, GatewayError, GatewayEvent};
@@ -21,6 +22,7 @@ use crate::core::time::Millis;
 use crate::shell::clock::{epoch_ms, now};
 use crate::shell::link::{Link, LinkConfig, LinkStatus};
 use crate::shell::storage;
+use crate::shell::tabs::TabChannel;
 
 /// What the connect form produces.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,6 +56,44 @@ pub struct Controller {
     me: RefCell<Weak<Controller>>,
     simulator: RefCell<Option<Simulator>>,
     sim_timer: RefCell<Option<gloo::timers::callback::Interval>>,
+    /// This tab's part in agreeing with the other tabs of this browser
+    /// on who holds a gateway session.
+    tabs: RefCell<Tabs>,
+    tab_channel: RefCell<Option<TabChannel>>,
+    /// A connect waiting for the other tabs' answer (or the person's
+    /// decision), with its session key.
+    pending: RefCell<Option<Pending>>,
+    /// The session key of the last connect, for a later take-over.
+    last_key: RefCell<Option<String>>,
+}
+
+/// A connect waiting: for the other tabs to answer whether one of them
+/// holds the session, then (if one does) for the person to decide.
+struct Pending {
+    settings: ConnectSettings,
+    key: String,
+    /// Proceeds when no tab answered in time.
+    _wait: Option<gloo::timers::callback::Timeout>,
+    /// Another tab holds the session since then (ms since the epoch).
+    held_since: Option<u64>,
+}
+
+/// How long a tab waits for another to say it holds the session.
+const TAB_ANSWER_MS: u32 = 300;
+
+/// The credential part of a session's name (see `console::tabs`).
+fn credential_of(settings: &ConnectSettings) -> String {
+    match &settings.credentials {
+        Credentials::AccessToken(token) => token.clone(),
+        Credentials::Basic { username, .. } => {
+            format!(
+                "{}\n{}",
+                settings.client_id,
+                username.as_deref().unwrap_or("")
+            )
+        }
+        Credentials::Anonymous => settings.client_id.clone(),
+    }
 }
 
 impl Controller {
@@ -92,8 +132,21 @@ impl Controller {
             me: RefCell::new(Weak::new()),
             simulator: RefCell::new(None),
             sim_timer: RefCell::new(None),
+            tabs: RefCell::new(Tabs::new(format!(
+                "tab-{:08x}",
+                (js_sys::Math::random() * 4_294_967_295.0) as u32
+            ))),
+            tab_channel: RefCell::new(None),
+            pending: RefCell::new(None),
+            last_key: RefCell::new(None),
         });
         *controller.me.borrow_mut() = Rc::downgrade(&controller);
+        let weak = Rc::downgrade(&controller);
+        *controller.tab_channel.borrow_mut() = TabChannel::open(move |message| {
+            if let Some(c) = weak.upgrade() {
+                c.on_tab_message(message);
+            }
+        });
         let weak = Rc::downgrade(&controller);
         controller.link.set_on_change(move || {
             if let Some(c) = weak.upgrade() {
@@ -108,8 +161,112 @@ impl Controller {
         *self.render.borrow_mut() = Some(render);
     }
 
-    /// Connect with `settings`, replacing any connection.
+    /// Connect with `settings`, replacing any connection. The other tabs of
+    /// this browser are asked first whether one holds this session; if one
+    /// does, the person is asked ([`Controller::tab_conflict`]) before it is
+    /// evicted.
     pub fn connect(&self, settings: ConnectSettings) {
+        let key = session_key(&settings.url, &credential_of(&settings));
+        let asked = self
+            .tab_channel
+            .borrow()
+            .as_ref()
+            .map(|channel| channel.post(&self.tabs.borrow_mut().ask(&key)))
+            .is_some();
+        if !asked {
+            return self.connect_now(settings, key);
+        }
+        let weak = self.me.borrow().clone();
+        let wait = gloo::timers::callback::Timeout::new(TAB_ANSWER_MS, move || {
+            if let Some(c) = weak.upgrade() {
+                c.proceed_unless_held();
+            }
+        });
+        *self.pending.borrow_mut() = Some(Pending {
+            settings,
+            key,
+            _wait: Some(wait),
+            held_since: None,
+        });
+        self.request_render();
+    }
+
+    /// Since when another tab of this browser holds the session a connect
+    /// waits for (the person must choose: take it over, or not).
+    pub fn tab_conflict(&self) -> Option<u64> {
+        self.pending.borrow().as_ref().and_then(|p| p.held_since)
+    }
+
+    /// Whether a connect waits for the other tabs' answer.
+    pub fn asking_tabs(&self) -> bool {
+        self.pending
+            .borrow()
+            .as_ref()
+            .is_some_and(|p| p.held_since.is_none())
+    }
+
+    /// The person chose to take the session over from the other tab.
+    pub fn take_over_from_tab(&self) {
+        let Some(Pending { settings, key, .. }) = self.pending.borrow_mut().take() else {
+            return;
+        };
+        if let Some(channel) = self.tab_channel.borrow().as_ref() {
+            channel.post(&self.tabs.borrow_mut().take(&key));
+        }
+        self.connect_now(settings, key);
+    }
+
+    /// The person chose not to connect (another tab holds the session).
+    pub fn cancel_connect(&self) {
+        self.pending.borrow_mut().take();
+        self.request_render();
+    }
+
+    fn proceed_unless_held(&self) {
+        let ready = match self.pending.borrow_mut().as_mut() {
+            Some(p) if p.held_since.is_none() => {
+                p._wait = None;
+                true
+            }
+            _ => false,
+        };
+        if ready {
+            if let Some(Pending { settings, key, .. }) = self.pending.borrow_mut().take() {
+                self.connect_now(settings, key);
+            }
+        }
+    }
+
+    fn on_tab_message(&self, message: TabMessage) {
+        let action = self.tabs.borrow_mut().on_message(&message);
+        match action {
+            TabAction::Nothing => {}
+            TabAction::Reply(reply) => {
+                if let Some(channel) = self.tab_channel.borrow().as_ref() {
+                    channel.post(&reply);
+                }
+            }
+            TabAction::HeldElsewhere { since_ms } => {
+                if let Some(p) = self.pending.borrow_mut().as_mut() {
+                    p._wait = None;
+                    p.held_since = Some(since_ms);
+                }
+                self.request_render();
+            }
+            TabAction::Yield => {
+                self.link.yield_session(
+                    "another tab of this browser took over this gateway's session (ThingsBoard \
+                     keeps one session per token)"
+                        .into(),
+                );
+                self.request_render();
+            }
+        }
+    }
+
+    fn connect_now(&self, settings: ConnectSettings, key: String) {
+        self.tabs.borrow_mut().hold(&key, epoch_ms());
+        *self.last_key.borrow_mut() = Some(key);
         let mut options = ConnectOptions::new(settings.client_id, settings.credentials);
         options.keep_alive_secs = settings.keep_alive_secs;
         options.protocol = settings.protocol;
@@ -127,6 +284,7 @@ impl Controller {
 
     /// Disconnect cleanly and stop reconnecting.
     pub fn disconnect(&self) {
+        self.tabs.borrow_mut().release();
         self.link.disconnect();
     }
 
@@ -136,8 +294,14 @@ impl Controller {
     }
 
     /// Connect again after the session was taken over, evicting the other
-    /// client.
+    /// client (and telling another tab of this browser to let go).
     pub fn take_over(&self) {
+        if let Some(key) = self.last_key.borrow().clone() {
+            if let Some(channel) = self.tab_channel.borrow().as_ref() {
+                channel.post(&self.tabs.borrow_mut().take(&key));
+            }
+            self.tabs.borrow_mut().hold(&key, epoch_ms());
+        }
         self.link.take_over();
     }
 

@@ -8,6 +8,7 @@ use crate::core::mqtt::{Credentials, Protocol};
 use crate::shell::link::LinkStatus;
 use crate::view::app::use_console;
 use crate::view::controller::ConnectSettings;
+use crate::view::format::clock_time;
 
 #[derive(Clone, PartialEq)]
 struct Form {
@@ -339,6 +340,18 @@ pub fn connect_form() -> Html {
             }
             if let Some(message) = (*error).clone() {
                 <p class="form-error" role="alert">{ message }</p>
+            }
+            if console.controller.asking_tabs() {
+                <p class="form-ok" role="status">{ "Checking whether another tab of this browser holds this session…" }</p>
+            }
+            if let Some(since) = console.controller.tab_conflict() {
+                <div class="tab-conflict" role="alert">
+                    <p>{ format!("Another tab of this browser has held this gateway's session since {}. Connecting here disconnects it: ThingsBoard keeps one session per token.", clock_time(since)) }</p>
+                    <div class="buttons">
+                        <button type="button" onclick={let c = console.controller.clone(); Callback::from(move |_| c.take_over_from_tab())}>{ "Connect here" }</button>
+                        <button type="button" onclick={let c = console.controller.clone(); Callback::from(move |_| c.cancel_connect())}>{ "Cancel" }</button>
+                    </div>
+                </div>
             }
             <div class="buttons">
                 <button type="submit">{ if busy { "Reconnect" } else { "Connect" } }</button>
