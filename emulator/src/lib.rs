@@ -153,3 +153,4 @@ pub mod cli;
 pub mod http;
 pub mod hub;
 pub mod platform;
+pub mod server;

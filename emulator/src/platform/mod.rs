@@ -105,6 +105,22 @@ pub struct Config {
     /// the gateway session (`transport.sessions.inactivity_timeout`,
     /// 600 000 ms); 0 disables the expiry.
     pub session_inactivity_ms: u64,
+    /// Access tokens of the gateway devices created at start (`--gateway`),
+    /// each named `"Gateway TOKEN"`.
+    pub gateways: Vec<String>,
+    /// An unknown access token at CONNECT creates a gateway device
+    /// `"Gateway TOKEN"` for it (`--accept-any-token`).
+    pub accept_any_token: bool,
+    /// Largest MQTT packet accepted (`--max-payload-size`, 65 536).
+    pub max_payload_size: usize,
+    /// Most unacknowledged QoS 1 publishes per connection (`--max-inflight`, 100).
+    pub max_inflight_messages: usize,
+    /// Limits on all sub-device traffic of one gateway, summed
+    /// (`--gateway-rate-limits`).
+    pub gateway_rate_limits: RateLimits,
+    /// Limits on a device's own traffic: the gateway's `v1/devices/me/*`, or
+    /// a plain device (`--device-rate-limits`).
+    pub device_rate_limits: RateLimits,
 }
 
 impl Default for Config {
@@ -114,8 +130,28 @@ impl Default for Config {
             rpc_default_timeout_ms: 10_000,
             rpc_min_timeout_ms: 5_000,
             session_inactivity_ms: 600_000,
+            gateways: Vec::new(),
+            accept_any_token: false,
+            max_payload_size: MAX_PACKET_SIZE,
+            max_inflight_messages: 100,
+            gateway_rate_limits: RateLimits::default(),
+            device_rate_limits: RateLimits::default(),
         }
     }
+}
+
+/// ThingsBoard's rate-limit strings for one kind of traffic, each
+/// `count:seconds[,count:seconds...]` (all windows apply at once) or `None`
+/// for unlimited, as `getSessionLimits` reports them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RateLimits {
+    /// Every message (`transport*MsgRateLimit`).
+    pub messages: Option<String>,
+    /// Telemetry and attribute posts (`transport*TelemetryMsgRateLimit`).
+    pub telemetry_messages: Option<String>,
+    /// Data points in them (`transport*TelemetryDataPointsRateLimit`).
+    pub telemetry_data_points: Option<String>,
 }
 
 /// A message the platform publishes (always QoS 1, never retained).

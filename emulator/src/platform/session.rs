@@ -273,8 +273,8 @@ impl Platform {
     /// The limits the transport enforces.
     pub fn transport_limits(&self) -> TransportLimits {
         TransportLimits {
-            max_payload_size: super::MAX_PACKET_SIZE,
-            max_inflight_messages: 100,
+            max_payload_size: self.config.max_payload_size,
+            max_inflight_messages: self.config.max_inflight_messages,
         }
     }
 }
