@@ -3,7 +3,7 @@
 
 use crate::cli::Args;
 use crate::hub::{log, Hub};
-use crate::platform::{Config, Platform};
+use crate::platform::{Config, Limits, Platform};
 use crate::server::{self, Kind};
 use std::io::Write;
 use std::sync::Arc;
@@ -16,16 +16,17 @@ const TICK: Duration = Duration::from_millis(250);
 /// The platform settings the command line asks for.
 pub fn config(args: &Args) -> Config {
     Config {
+        gateway_tokens: args.gateways.clone(),
+        accept_any_token: args.accept_any_token,
         rpc_default_timeout_ms: args.rpc_timeout_ms,
         rpc_min_timeout_ms: args.rpc_min_timeout_ms,
-        session_inactivity_ms: args.session_inactivity_ms,
-        gateways: args.gateways.clone(),
-        accept_any_token: args.accept_any_token,
-        max_payload_size: args.max_payload_size as usize,
-        max_inflight_messages: args.max_inflight as usize,
-        gateway_rate_limits: args.gateway_rate_limits.clone(),
-        device_rate_limits: args.device_rate_limits.clone(),
-        ..Config::default()
+        limits: Limits {
+            max_payload_size: args.max_payload_size as usize,
+            max_inflight_messages: args.max_inflight as usize,
+            gateway_rate_limits: args.gateway_rate_limits.clone(),
+            device_rate_limits: args.device_rate_limits.clone(),
+            session_inactivity_ms: args.session_inactivity_ms,
+        },
     }
 }
 
@@ -88,7 +89,7 @@ pub async fn run(args: Args) -> Result<(), String> {
     let tick_task = tokio::spawn(tick(hub.clone()));
     let mut http_stopped = stopped.clone();
     let serve =
-        axum::serve(http, crate::http::router(hub.clone())).with_graceful_shutdown(async move {
+        axum::serve(http, crate::rest::router(hub.clone())).with_graceful_shutdown(async move {
             let _ = http_stopped.wait_for(|s| *s).await;
         });
     let http_task = tokio::spawn(async move {
@@ -142,10 +143,7 @@ async fn tick(hub: Arc<Hub>) {
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         interval.tick().await;
-        hub.apply(|p, now| {
-            p.tick(now);
-            ((), Vec::new())
-        });
+        hub.apply(|p, now| p.tick(now));
     }
 }
 

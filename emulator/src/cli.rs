@@ -1,6 +1,6 @@
 //! The command line (clap, derive). `platform-emulator --help` prints it.
 
-use crate::platform::RateLimits;
+use crate::platform::RateLimitSpecs as RateLimits;
 use clap::Parser;
 
 /// ThingsBoard for browser-gateway's development and tests: an MQTT server
@@ -54,13 +54,13 @@ pub struct Args {
     /// messages, telemetryMessages or telemetryDataPoints. Example:
     /// 'messages=10:1,300:60;telemetryMessages=10:1;telemetryDataPoints=200:1'.
     /// Kinds left out are unlimited (the default).
-    #[arg(long, value_name = "SPEC", default_value = "", value_parser = rate_limits)]
+    #[arg(long, value_name = "SPEC", default_value = "", hide_default_value = true, value_parser = rate_limits)]
     pub gateway_rate_limits: RateLimits,
 
     /// Rate limits on a device's own traffic (the gateway's
     /// v1/devices/me/*, or a plain device); same SPEC as
     /// --gateway-rate-limits.
-    #[arg(long, value_name = "SPEC", default_value = "", value_parser = rate_limits)]
+    #[arg(long, value_name = "SPEC", default_value = "", hide_default_value = true, value_parser = rate_limits)]
     pub device_rate_limits: RateLimits,
 
     /// A sub-device session with no traffic for this long expires, ms;

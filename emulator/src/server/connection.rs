@@ -7,7 +7,7 @@ use super::frame::{frame, Framing};
 use super::link::{Link, Read};
 use super::packets::{self, Inbound};
 use crate::hub::{log, Hub};
-use crate::platform::session::{ConnectRequest, Effect, MqttVersion, SessionId};
+use crate::platform::session::{version_name, ConnectRequest, Effect, MqttVersion, SessionId};
 use bytes::{Bytes, BytesMut};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -54,15 +54,6 @@ impl Drop for OpenCount {
     }
 }
 
-/// `"3.1"`, `"3.1.1"` or `"5"`.
-pub fn version_name(v: MqttVersion) -> &'static str {
-    match v {
-        MqttVersion::V31 => "3.1",
-        MqttVersion::V311 => "3.1.1",
-        MqttVersion::V5 => "5",
-    }
-}
-
 /// A secret as it may be logged: its first 2 characters, then `***`.
 pub fn mask(secret: Option<&str>) -> String {
     match secret {
@@ -97,10 +88,7 @@ impl Drop for SessionGuard {
     fn drop(&mut self) {
         self.hub.detach(self.session);
         let (session, why) = (self.session, std::mem::take(&mut self.why));
-        self.hub.apply(|p, now| {
-            p.close_session(session, now, &why);
-            ((), Vec::new())
-        });
+        self.hub.apply(|p, now| p.close_session(session, now, &why));
         log(&format!(
             "{}: session {} closed: {why} ({} connection(s) open)",
             self.who,
@@ -170,7 +158,7 @@ pub async fn serve<L: Link>(hub: Arc<Hub>, mut link: L, peer: String) {
         if let Ok(o) = &result {
             hub.attach(o.session, tx);
         }
-        (result, Vec::new())
+        result
     });
     let opened = match opened {
         Ok(o) => o,
@@ -445,12 +433,9 @@ impl Connection<'_> {
                 qos,
                 pkid,
             } => {
-                let verdict = self.hub.apply(|p, now| {
-                    (
-                        p.publish(session, &topic, &payload, qos, pkid, now),
-                        Vec::new(),
-                    )
-                });
+                let verdict = self
+                    .hub
+                    .apply(|p, now| p.publish(session, &topic, &payload, qos, pkid, now));
                 if let Some(ack) = verdict.ack {
                     out.extend_from_slice(&packets::puback(version, ack.pkid, ack.reason));
                 }
@@ -462,9 +447,7 @@ impl Connection<'_> {
                 }
             }
             Inbound::Subscribe { pkid, filters } => {
-                let mut granted = self
-                    .hub
-                    .apply(|p, now| (p.subscribe(session, &filters, now), Vec::new()));
+                let mut granted = self.hub.apply(|p, now| p.subscribe(session, &filters, now));
                 granted.resize(filters.len(), None);
                 out.extend_from_slice(&packets::suback(version, pkid, &granted));
             }
@@ -472,10 +455,7 @@ impl Connection<'_> {
                 out.extend_from_slice(&packets::unsuback(version, pkid, filters));
             }
             Inbound::PingReq => {
-                self.hub.apply(|p, now| {
-                    p.ping(session, now);
-                    ((), Vec::new())
-                });
+                self.hub.apply(|p, now| p.ping(session, now));
                 out.extend_from_slice(&packets::pingresp());
             }
             Inbound::Disconnect => return Err(Stop::new("DISCONNECT from the client", None)),
