@@ -70,11 +70,13 @@ test('through a bridged mosquitto, devices register, RPCs are answered once, and
 });
 
 test('malformed JSON from another client of the bridge broker gives a readable notice and the page keeps working', async () => {
-  // ThingsBoard never sends broken JSON, but anything can publish on a
-  // broker in front of it: the page must say so and carry on.
-  await mosquittoPub(bridge.tcp, 'v1/gateway/rpc', '{"device": "Bridged Pump", "data": {"id": 3, "method": ');
+  // ThingsBoard never sends broken JSON, but anything can publish on a broker
+  // in front of it: the page must say so and carry on. (On a topic bridged
+  // only inward: on an outward one the bridge would carry it to the
+  // platform, which closes the bridge session over it, as ThingsBoard does.)
+  await mosquittoPub(bridge.tcp, 'v1/gateway/attributes/response', '{"device": "Bridged Pump", "id": 3, "value": ');
   const notices = page.getByRole('log', { name: 'Notices' });
-  await notices.getByText(/bad message from the platform: v1\/gateway\/rpc/).waitFor({ timeout: 10_000 });
+  await notices.getByText(/bad message from the platform: v1\/gateway\/attributes\/response/).waitFor({ timeout: 10_000 });
   await connectedStatus(page).waitFor();
   // A real request still works afterwards.
   const r = await tb.twoway('Bridged Pump', { method: 'getState', params: {} });
