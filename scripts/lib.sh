@@ -60,6 +60,7 @@ start_emulator() {
   mkdir -p "$dir"
   local fifo="$dir/emulator.stdout" fd line deadline=$((SECONDS + 30))
   rm -f "$fifo"; mkfifo "$fifo"
+  : > "$dir/emulator.out"
   "$bin" "$@" > "$fifo" 2> "$dir/emulator.log" &
   EMULATOR_PID=$!
   BG_PIDS+=("$EMULATOR_PID")
