@@ -1,204 +1,267 @@
-//! Command-line arguments (hand-rolled: a handful of `--flag value` options).
+//! The command line (clap, derive). `platform-emulator --help` prints it.
 
-/// Usage text for `--help` and errors.
-pub const USAGE: &str = "\
-usage: platform-emulator [options]
+use crate::platform::RateLimitSpecs as RateLimits;
+use clap::Parser;
 
-Plays ThingsBoard's side of the gateway MQTT contract through a broker.
-
-options (also accepted as --name=value):
-  --broker HOST:PORT             broker to connect to           [127.0.0.1:1883]
-  --http HOST:PORT               control API address (port 0: any free port)
-                                                                [127.0.0.1:8080]
-  --rpc-timeout-ms N             RPC timeout when a call gives none    [10000]
-  --rpc-min-timeout-ms N         smallest RPC timeout honoured          [5000]
-  --client-id ID                 MQTT client id                  [tb-emulator]
-  --gateway-name NAME            name of the gateway device          [gateway]
-  --session-inactivity-ms N      idle sub-device sessions expire after N ms;
-                                 0 disables                           [600000]
-  --state-topic TOPIC|none       retained \"1\"/\"0\" connection state, like a
-                                 bridge's notification_topic  [tb-bridge/state]
-  -h, --help                     this text
-  -V, --version                  the version";
-
-/// Parsed options.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// ThingsBoard for browser-gateway's development and tests: an MQTT server
+/// (TCP and WebSocket, MQTT 3.1, 3.1.1 and 5) with ThingsBoard's gateway
+/// rules, and ThingsBoard's REST API.
+///
+/// Once every listener is bound it prints one line per listener on stdout
+/// ("emulator: mqtt listening on HOST:PORT", "emulator: ws listening on
+/// ws://HOST:PORT", then "emulator: http listening on http://HOST:PORT").
+/// Logs go to stderr. Exits 0 on SIGINT or SIGTERM.
+#[derive(Debug, Clone, PartialEq, Eq, Parser)]
+#[command(name = "platform-emulator", version, about, long_about)]
 pub struct Args {
-    /// Broker host.
-    pub broker_host: String,
-    /// Broker port.
-    pub broker_port: u16,
-    /// HTTP listen host.
-    pub http_host: String,
-    /// HTTP listen port (0: any free port).
-    pub http_port: u16,
-    /// Default RPC timeout, ms.
-    pub rpc_timeout_ms: u64,
-    /// Minimum RPC timeout, ms.
-    pub rpc_min_timeout_ms: u64,
-    /// MQTT client id.
-    pub client_id: String,
-    /// Name of the gateway device.
-    pub gateway_name: String,
-    /// Sub-device session inactivity timeout, ms (0: never).
+    /// MQTT over TCP: HOST:PORT, port 0 for a free port, or "off".
+    #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:1883", value_parser = listen_or_off)]
+    pub mqtt: Listen,
+
+    /// MQTT over WebSocket (subprotocols mqtt, mqttv3.1 and binary; any
+    /// path): HOST:PORT, port 0 for a free port, or "off".
+    #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:9001", value_parser = listen_or_off)]
+    pub ws: Listen,
+
+    /// The REST API (ThingsBoard's /api/... and the emulator's own
+    /// /emulator/...): HOST:PORT, port 0 for a free port.
+    #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:8081", value_parser = listen)]
+    pub http: String,
+
+    /// A gateway device named "Gateway TOKEN" with access token TOKEN,
+    /// created at start. Repeatable.
+    #[arg(long = "gateway", value_name = "TOKEN", value_parser = token)]
+    pub gateways: Vec<String>,
+
+    /// An unknown access token at CONNECT creates a gateway device
+    /// "Gateway TOKEN" for it (instead of CONNACK "bad user name or
+    /// password").
+    #[arg(long)]
+    pub accept_any_token: bool,
+
+    /// Largest MQTT packet accepted, bytes (ThingsBoard's
+    /// NETTY_MAX_PAYLOAD_SIZE); a bigger one closes the connection.
+    #[arg(long, value_name = "N", default_value_t = 65_536, value_parser = clap::value_parser!(u32).range(1..=268_435_455))]
+    pub max_payload_size: u32,
+
+    /// Most QoS 1 publishes of a connection awaiting their PUBACK; more
+    /// closes the connection.
+    #[arg(long, value_name = "N", default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_inflight: u32,
+
+    /// Rate limits on all sub-device traffic of one gateway, summed, as
+    /// KIND=COUNT:SECONDS[,COUNT:SECONDS...] joined by ';', KIND being
+    /// messages, telemetryMessages or telemetryDataPoints. Example:
+    /// 'messages=10:1,300:60;telemetryMessages=10:1;telemetryDataPoints=200:1'.
+    /// Kinds left out are unlimited (the default).
+    #[arg(long, value_name = "SPEC", default_value = "", hide_default_value = true, value_parser = rate_limits)]
+    pub gateway_rate_limits: RateLimits,
+
+    /// Rate limits on a device's own traffic (the gateway's
+    /// v1/devices/me/*, or a plain device); same SPEC as
+    /// --gateway-rate-limits.
+    #[arg(long, value_name = "SPEC", default_value = "", hide_default_value = true, value_parser = rate_limits)]
+    pub device_rate_limits: RateLimits,
+
+    /// A sub-device session with no traffic for this long expires, ms;
+    /// 0 = never.
+    #[arg(long, value_name = "N", default_value_t = 600_000)]
     pub session_inactivity_ms: u64,
-    /// Connection-state topic, if any.
-    pub state_topic: Option<String>,
+
+    /// Server-side RPC timeout when a call gives none, ms.
+    #[arg(long, value_name = "N", default_value_t = 10_000)]
+    pub rpc_timeout_ms: u64,
+
+    /// Smallest server-side RPC timeout honoured, ms.
+    #[arg(long, value_name = "N", default_value_t = 5_000)]
+    pub rpc_min_timeout_ms: u64,
 }
 
-impl Default for Args {
-    fn default() -> Self {
-        Args {
-            broker_host: "127.0.0.1".into(),
-            broker_port: 1883,
-            http_host: "127.0.0.1".into(),
-            http_port: 8080,
-            rpc_timeout_ms: 10_000,
-            rpc_min_timeout_ms: 5_000,
-            client_id: "tb-emulator".into(),
-            gateway_name: "gateway".into(),
-            session_inactivity_ms: 600_000,
-            state_topic: Some("tb-bridge/state".into()),
-        }
-    }
-}
+/// A listener address, or `None` for "off".
+pub type Listen = Option<String>;
 
-/// What the command line asks for.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Command {
-    /// Run with these options.
-    Run(Args),
-    /// Print [`USAGE`].
-    Help,
-    /// Print the version.
-    Version,
-}
-
-/// Parses the arguments after the program name.
-pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Command, String> {
-    let mut parsed = Args::default();
-    let mut args = args.into_iter();
-    while let Some(arg) = args.next() {
-        let (flag, inline) = match arg.split_once('=') {
-            Some((f, v)) if f.starts_with("--") => (f.to_string(), Some(v.to_string())),
-            _ => (arg.clone(), None),
-        };
-        match flag.as_str() {
-            "-h" | "--help" => return Ok(Command::Help),
-            "-V" | "--version" => return Ok(Command::Version),
-            _ => {}
-        }
-        let mut value = || -> Result<String, String> {
-            inline
-                .clone()
-                .or_else(|| args.next())
-                .ok_or_else(|| format!("{flag} needs a value"))
-        };
-        match flag.as_str() {
-            "--broker" => (parsed.broker_host, parsed.broker_port) = host_port(&value()?)?,
-            "--http" => (parsed.http_host, parsed.http_port) = host_port(&value()?)?,
-            "--rpc-timeout-ms" => parsed.rpc_timeout_ms = number(&flag, &value()?)?,
-            "--rpc-min-timeout-ms" => parsed.rpc_min_timeout_ms = number(&flag, &value()?)?,
-            "--session-inactivity-ms" => parsed.session_inactivity_ms = number(&flag, &value()?)?,
-            "--client-id" => parsed.client_id = non_empty(&flag, value()?)?,
-            "--gateway-name" => parsed.gateway_name = non_empty(&flag, value()?)?,
-            "--state-topic" => {
-                let topic = value()?;
-                parsed.state_topic = match topic.as_str() {
-                    "" | "none" => None,
-                    _ => Some(topic),
-                };
-            }
-            _ => return Err(format!("unknown argument {arg:?}")),
-        }
-    }
-    Ok(Command::Run(parsed))
-}
-
-/// `HOST:PORT`; an IPv6 host goes in brackets (`[::1]:1883`).
-fn host_port(s: &str) -> Result<(String, u16), String> {
+fn listen(s: &str) -> Result<String, String> {
     let (host, port) = s
         .rsplit_once(':')
         .ok_or_else(|| format!("{s:?} is not HOST:PORT"))?;
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    if host.is_empty() {
+    if host
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .is_empty()
+    {
         return Err(format!("{s:?} has no host"));
     }
-    let port = port
-        .parse()
-        .map_err(|_| format!("{s:?}: {port:?} is not a port number"))?;
-    Ok((host.to_string(), port))
+    port.parse::<u16>()
+        .map_err(|_| format!("{port:?} is not a port number (0 to 65535)"))?;
+    Ok(s.to_string())
 }
 
-fn number(flag: &str, s: &str) -> Result<u64, String> {
-    s.parse()
-        .map_err(|_| format!("{flag}: {s:?} is not a whole number"))
-}
-
-fn non_empty(flag: &str, s: String) -> Result<String, String> {
-    if s.is_empty() {
-        Err(format!("{flag} cannot be empty"))
+fn listen_or_off(s: &str) -> Result<Listen, String> {
+    if s == "off" {
+        Ok(None)
     } else {
-        Ok(s)
+        listen(s).map(Some)
     }
+}
+
+fn token(s: &str) -> Result<String, String> {
+    if s.is_empty() {
+        Err("a gateway token cannot be empty".into())
+    } else {
+        Ok(s.to_string())
+    }
+}
+
+/// Parses ThingsBoard's rate-limit string `COUNT:SECONDS[,COUNT:SECONDS...]`
+/// into its canonical form (no spaces).
+pub fn rate_limit(s: &str) -> Result<String, String> {
+    let mut windows = Vec::new();
+    for window in s.split(',') {
+        let window = window.trim();
+        let (count, secs) = window
+            .split_once(':')
+            .ok_or_else(|| format!("{window:?} is not COUNT:SECONDS"))?;
+        let count: u64 = count
+            .trim()
+            .parse()
+            .map_err(|_| format!("in {window:?}: {count:?} is not a positive whole number"))?;
+        let secs: u64 = secs.trim().parse().map_err(|_| {
+            format!("in {window:?}: {secs:?} is not a positive whole number of seconds")
+        })?;
+        if count == 0 || secs == 0 {
+            return Err(format!(
+                "in {window:?}: count and seconds must be at least 1"
+            ));
+        }
+        windows.push(format!("{count}:{secs}"));
+    }
+    Ok(windows.join(","))
+}
+
+/// Parses `KIND=LIMITS;KIND=LIMITS...` (see `--gateway-rate-limits`).
+pub fn rate_limits(s: &str) -> Result<RateLimits, String> {
+    let mut limits = RateLimits::default();
+    for part in s.split(';').map(str::trim).filter(|p| !p.is_empty()) {
+        let (kind, value) = part
+            .split_once('=')
+            .ok_or_else(|| format!("{part:?} is not KIND=COUNT:SECONDS[,...]"))?;
+        let slot = match kind.trim() {
+            "messages" => &mut limits.messages,
+            "telemetryMessages" => &mut limits.telemetry_messages,
+            "telemetryDataPoints" => &mut limits.telemetry_data_points,
+            other => {
+                return Err(format!(
+                    "unknown kind {other:?} (messages, telemetryMessages or telemetryDataPoints)"
+                ))
+            }
+        };
+        if slot.is_some() {
+            return Err(format!("{:?} is given twice", kind.trim()));
+        }
+        *slot = Some(rate_limit(value)?);
+    }
+    Ok(limits)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn run(args: &[&str]) -> Result<Command, String> {
-        parse(args.iter().map(|s| s.to_string()))
+    fn parse(args: &[&str]) -> Result<Args, clap::Error> {
+        Args::try_parse_from(std::iter::once("platform-emulator").chain(args.iter().copied()))
     }
 
     #[test]
     fn defaults() {
-        assert_eq!(run(&[]), Ok(Command::Run(Args::default())));
+        let a = parse(&[]).unwrap();
+        assert_eq!(a.mqtt.as_deref(), Some("127.0.0.1:1883"));
+        assert_eq!(a.ws.as_deref(), Some("127.0.0.1:9001"));
+        assert_eq!(a.http, "127.0.0.1:8081");
+        assert!(a.gateways.is_empty() && !a.accept_any_token);
+        assert_eq!((a.max_payload_size, a.max_inflight), (65_536, 100));
+        assert_eq!(a.gateway_rate_limits, RateLimits::default());
+        assert_eq!(a.device_rate_limits, RateLimits::default());
+        assert_eq!(
+            (
+                a.session_inactivity_ms,
+                a.rpc_timeout_ms,
+                a.rpc_min_timeout_ms
+            ),
+            (600_000, 10_000, 5_000)
+        );
     }
 
     #[test]
-    fn every_option() {
-        let Ok(Command::Run(a)) = run(&[
-            "--broker",
-            "localhost:1884",
-            "--http=0.0.0.0:0",
-            "--rpc-timeout-ms",
-            "2000",
-            "--rpc-min-timeout-ms=0",
-            "--client-id",
-            "x",
-            "--gateway-name",
-            "GW 1",
+    fn every_flag() {
+        let a = parse(&[
+            "--mqtt",
+            "0.0.0.0:0",
+            "--ws=off",
+            "--http",
+            "[::1]:0",
+            "--gateway",
+            "GW1",
+            "--gateway",
+            "GW2",
+            "--accept-any-token",
+            "--max-payload-size",
+            "1024",
+            "--max-inflight",
+            "5",
+            "--gateway-rate-limits",
+            "messages=10:1, 300:60;telemetryMessages=10:1;telemetryDataPoints=200:1",
+            "--device-rate-limits",
+            "telemetryDataPoints=5:1",
             "--session-inactivity-ms",
             "0",
-            "--state-topic",
-            "none",
-        ]) else {
-            panic!("should parse");
-        };
-        assert_eq!((a.broker_host.as_str(), a.broker_port), ("localhost", 1884));
-        assert_eq!((a.http_host.as_str(), a.http_port), ("0.0.0.0", 0));
-        assert_eq!((a.rpc_timeout_ms, a.rpc_min_timeout_ms), (2000, 0));
+            "--rpc-timeout-ms",
+            "2000",
+            "--rpc-min-timeout-ms",
+            "0",
+        ])
+        .unwrap();
+        assert_eq!(a.mqtt.as_deref(), Some("0.0.0.0:0"));
+        assert_eq!(a.ws, None);
+        assert_eq!(a.http, "[::1]:0");
+        assert_eq!(a.gateways, ["GW1", "GW2"]);
+        assert!(a.accept_any_token);
+        assert_eq!((a.max_payload_size, a.max_inflight), (1024, 5));
         assert_eq!(
-            (a.client_id.as_str(), a.gateway_name.as_str()),
-            ("x", "GW 1")
+            a.gateway_rate_limits,
+            RateLimits {
+                messages: Some("10:1,300:60".into()),
+                telemetry_messages: Some("10:1".into()),
+                telemetry_data_points: Some("200:1".into()),
+            }
+        );
+        assert_eq!(
+            a.device_rate_limits.telemetry_data_points.as_deref(),
+            Some("5:1")
         );
         assert_eq!(a.session_inactivity_ms, 0);
-        assert_eq!(a.state_topic, None);
-        let Ok(Command::Run(a)) = run(&["--broker", "[::1]:1883"]) else {
-            panic!()
-        };
-        assert_eq!(a.broker_host, "::1");
     }
 
     #[test]
-    fn errors_and_help() {
-        assert_eq!(run(&["--help"]), Ok(Command::Help));
-        assert_eq!(run(&["-V"]), Ok(Command::Version));
-        assert!(run(&["--broker"]).is_err());
-        assert!(run(&["--broker", "nohost"]).is_err());
-        assert!(run(&["--http", "h:99999"]).is_err());
-        assert!(run(&["--rpc-timeout-ms", "soon"]).is_err());
-        assert!(run(&["--what"]).is_err());
+    fn errors() {
+        for bad in [
+            &["--mqtt", "nohost"][..],
+            &["--mqtt", ":1883"],
+            &["--ws", "h:99999"],
+            &["--http", "off"],
+            &["--gateway", ""],
+            &["--max-payload-size", "0"],
+            &["--max-inflight", "many"],
+            &["--gateway-rate-limits", "messages=10"],
+            &["--gateway-rate-limits", "messages=0:1"],
+            &["--gateway-rate-limits", "bytes=10:1"],
+            &["--gateway-rate-limits", "messages=1:1;messages=2:1"],
+            &["--device-rate-limits", "messages"],
+            &["--what"],
+        ] {
+            assert!(parse(bad).is_err(), "{bad:?} should be refused");
+        }
+        let e = rate_limits("telemetry=1:1").unwrap_err();
+        assert!(e.contains("telemetryMessages"), "{e}");
+        assert_eq!(rate_limit("20:1,600:60"), Ok("20:1,600:60".into()));
     }
 }

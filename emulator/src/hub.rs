@@ -3,7 +3,7 @@
 //! change notifications and the log.
 
 use crate::platform::session::{Effect, SessionId};
-use crate::platform::{Outgoing, Platform};
+use crate::platform::Platform;
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -58,10 +58,9 @@ impl Hub {
     /// the effects it left are routed to their connections in order (under
     /// the lock, so two commands' effects never interleave), and waiters are
     /// woken.
-    pub fn apply<R>(&self, f: impl FnOnce(&mut Platform, u64) -> (R, Vec<Outgoing>)) -> R {
+    pub fn apply<R>(&self, f: impl FnOnce(&mut Platform, u64) -> R) -> R {
         let mut platform = self.lock();
-        let (result, out) = f(&mut platform, now_ms());
-        platform.interim_outgoing.extend(out);
+        let result = f(&mut platform, now_ms());
         for line in platform.take_log() {
             log(&line);
         }

@@ -1,155 +1,211 @@
 //! # platform-emulator
 //!
-//! Plays **ThingsBoard's side of the gateway MQTT contract**
-//! (`thingsboard-gateway-contract.md`, §2–§7) for development and
-//! end-to-end tests of browser-gateway, where a real ThingsBoard cannot run.
-//!
-//! It is an MQTT 5 *client* of an ordinary broker (mosquitto), standing where
-//! a mosquitto bridge to ThingsBoard would stand in deployment B of the
-//! contract (§10): it emulates **one gateway device** (one gateway token) and
-//! the sub-devices the gateway reports. It subscribes with **No Local**, so
-//! it never receives its own publishes, and publishes everything at QoS 1.
+//! **ThingsBoard itself, for development and tests of browser-gateway**: an
+//! MQTT server (TCP and WebSocket, MQTT 3.1, 3.1.1 and 5) with the rules of
+//! ThingsBoard's MQTT transport (`thingsboard-gateway-contract.md` §1–§7 and
+//! §11), and ThingsBoard's REST API (`thingsboard-rest.md` §0–§5). It is not
+//! a broker: nothing is routed between clients, so no client ever receives
+//! its own publishes.
 //!
 //! ## What it emulates
 //!
-//! * Gateway topics (§3): `connect` / `disconnect` (sub-device session
-//!   registration), `telemetry` (both element forms, `ts` as number or
-//!   numeric string, the `values`-without-`ts` and `metadata` traps, value
-//!   typing with numeric-string casting), client `attributes`, shared
-//!   attribute pushes (one device per message, deletions separately),
-//!   `attributes/request` answered in the exact §3.6 shapes (including the
-//!   `keys: []` quirk), server-side RPC with per-device ids from 0 and
-//!   replies matched by (device, id) (late or duplicate replies are dropped
-//!   as stale), and `claim`.
-//! * Implicit creation: any message naming an unknown device creates it
-//!   with type `"default"` and registers it in the gateway session; a
-//!   `connect` with a `type` creates it with that profile; existing devices
-//!   keep their profile.
-//! * RPC delivery as ThingsBoard does it: requests for a device that is not
-//!   registered are **held** until it connects (or sends its first message)
-//!   or the request expires; the REST call then answers 409. A delivered
-//!   request without a reply answers 408. The timeout defaults to 10 000 ms
-//!   and is raised to a minimum of 5 000 ms (`--rpc-min-timeout-ms`).
-//! * Sub-device session expiry (§11 item 3): a registered sub-device with no
-//!   message for 10 minutes (`--session-inactivity-ms`) is silently
-//!   deregistered; a repeated `connect` does not count as activity.
-//! * Shared-attribute updates are pushed only to registered devices, never
-//!   queued (so a client must re-request attributes after connecting).
-//! * The gateway's own device API (§7): telemetry and client attributes
-//!   stored under the gateway device; attribute requests on
-//!   `v1/devices/me/attributes/request/<id>` answered with
-//!   `{"client":{..},"shared":{..}}`; the built-in `getSessionLimits`
-//!   client-side RPC (§6; CE defaults: no rate limits, so `null`s); server
-//!   RPC to the gateway on `v1/devices/me/rpc/request/<id>` with its reply
-//!   on `v1/devices/me/rpc/response/<id>` (non-JSON replies give the REST
-//!   caller 406); `gateway_device_renamed` / `gateway_device_deleted`
-//!   notifications; claims.
-//! * Malformed input (§4): every message ThingsBoard would reject, skip or
-//!   drop is recorded (`GET /api/errors`) with what ThingsBoard would do. When
-//!   ThingsBoard would **close the connection** (PUBACK 131 cases, oversized
-//!   packets, invalid device-level payloads), the emulator does what that
-//!   closure implies: it deregisters every sub-device, as ThingsBoard does on
-//!   a closed gateway session. It never panics on input.
-//!
-//! ## What it does not emulate
-//!
-//! * **PUBACK reason codes and connection closes.** PUBACKs come from the
-//!   broker, which cannot know ThingsBoard's verdict; the emulator cannot
-//!   close the gateway's connection either. Both are reported in the error
-//!   log instead (this is also what a real bridge deployment hides).
-//! * Authentication, access tokens, the one-session-per-token rule and
-//!   session takeover; MQTT 3.1.1 specifics; QoS 0 handling on gateway
-//!   topics (§4); protobuf payloads; short `v2/` topics; Sparkplug B;
-//!   provisioning; OTA; rate limits (none are enforced, as on a default CE
-//!   tenant); device-count limits; gateway latency metrics (`metadata` is
-//!   validated and stripped, no `gatewayMetrics` telemetry is written).
-//! * Client-side RPCs other than `getSessionLimits` are answered at once with
-//!   `{"error":"no rule chain handles method <m>"}`, or with a reply set by
-//!   `PUT /api/gateway/client-rpc/{method}`; real ThingsBoard without a rule
-//!   chain sends `{"error":"timeout"}` after 60 s.
-//! * One-way RPCs and the rename/delete notifications are published once
-//!   (no persistence or retries); their status stays `SENT`.
-//! * Value typing is exact for numeric strings; for JSON numbers it is
-//!   approximated (serde_json keeps no number text: `1e3` is a double here,
-//!   a long in ThingsBoard; see `platform::values`).
-//! * The gateway's own connection is not observable through a broker: the
-//!   gateway device counts as connected while the emulator is connected to
-//!   the broker. Losing the broker connection is treated like a bridge drop:
-//!   every sub-device is deregistered.
+//! * **A tenant** with devices keyed by UUID, each with credentials
+//!   (`ACCESS_TOKEN`, or `MQTT_BASIC` `{clientId?, userName?, password?}`),
+//!   a profile name (`type`), `additionalInfo` (`gateway`,
+//!   `overwriteActivityTime`, `lastConnectedGateway`, and the emulator's
+//!   per-gateway `sendPubackOnValidationFailure`) and a `version`. Demo
+//!   data as ThingsBoard's: users `tenant@thingsboard.org` / `tenant`
+//!   (TENANT_ADMIN) and `sysadmin@thingsboard.org` / `sysadmin`, device
+//!   `Test Device A1` with token `A1_TEST_TOKEN` (not a gateway).
+//! * **CONNECT** (§1): the user name is looked up as an MQTT basic user name
+//!   (with the client id and password when stored), then as an access
+//!   token; no user name means MQTT basic by client id. Refusals: CONNACK
+//!   134 (MQTT 5) or 5 (3.1.1). `--gateway TOKEN` creates gateway
+//!   "Gateway TOKEN" at start; `--accept-any-token` creates one for an
+//!   unknown token at its CONNECT. **One session per credential**: a newer
+//!   CONNECT ends the older session (MQTT 5 DISCONNECT 142) and its
+//!   sub-device registrations.
+//! * **Subscriptions** (§2): `v1/gateway/attributes`,
+//!   `v1/gateway/attributes/response`, `v1/gateway/rpc`,
+//!   `v1/devices/me/attributes`, `v1/devices/me/attributes/response/+`,
+//!   `v1/devices/me/rpc/request/+`, `v1/devices/me/rpc/response/+` and the
+//!   `v2/` short forms are granted at QoS ≤ 1; anything else is refused
+//!   (0x80 / 0x8F). Pushes go to a session whether it subscribed or not.
+//!   Subscribing to `…/rpc/request/+` delivers the RPCs held for the device.
+//! * **Publish verdicts** (§4): one PUBACK per message after processing.
+//!   Gateway topics from a device without "Is gateway": no PUBACK. Not
+//!   JSON: MQTT 5 PUBACK 153, 3.1.1 close. Not an object, a required field
+//!   missing or no valid entry: PUBACK 131 and close. One device's values
+//!   not convertible: MQTT 5 PUBACK 153, 3.1.1 close. Unknown
+//!   `v1/gateway/*` (or any unknown topic): PUBACK 144 (MQTT 5) / 0, open.
+//!   QoS 0 on a gateway topic other than connect/disconnect: processed,
+//!   PUBACK with packet id 65535 and code 128, and under MQTT 5 a
+//!   `{"device":..,"reason":129}` notice on `v1/gateway/disconnect`.
+//!   Invalid device-level input: close. With `sendPubackOnValidationFailure`
+//!   in the gateway's `additionalInfo`, those closes (and the 3.1.1
+//!   not-JSON close) become PUBACK 153.
+//! * **Gateway topics** (§3): implicit creation (type `"default"`, or the
+//!   connect's `type`), `lastConnectedGateway` set on each registration,
+//!   telemetry (both element forms, the `values`-without-`ts` and
+//!   `metadata` traps, value typing with numeric-string casting), client
+//!   attributes, attribute requests in the exact §3.6 shapes, RPC replies
+//!   matched by (device, id) (late ones dropped as stale), claims. Several
+//!   gateways at once, each with its own sub-devices; a device registered by
+//!   a newer session moves there.
+//! * **A device's own API** (§7): telemetry, client attributes, attribute
+//!   requests, server-side RPC and its replies (non-JSON → REST 406),
+//!   client-side RPC with the built-in `getSessionLimits` (answered from the
+//!   current limits) and canned replies set through `/emulator/client-rpc`,
+//!   claims.
+//! * **Limits** (§6): `maxPayloadSize` and `maxInflightMessages` (enforced
+//!   by the transport), and ThingsBoard's rate-limit strings (`"10:1,300:60"`,
+//!   every window at once, greedy refill) for `messages`,
+//!   `telemetryMessages` and `telemetryDataPoints`: the gateway limits for
+//!   all sub-device traffic of one gateway summed, the device limits for a
+//!   device's own traffic. A breach: MQTT 5 PUBACK 151 then close; 3.1.1
+//!   close. Changeable at run time through `PUT /emulator/limits`.
+//! * **Expiry** (§11 item 3): a sub-device without traffic for
+//!   `--session-inactivity-ms` (600 000) is silently deregistered (a
+//!   repeated connect does not count); with `overwriteActivityTime` the
+//!   gateway's traffic and PINGREQs keep all its sub-devices alive. A
+//!   session without any packet for that long is closed.
+//! * **RPC** as ThingsBoard: per-device ids from 0, requests for an
+//!   unreachable device held until it is reachable or expires
+//!   (`--rpc-timeout-ms` 10 000, at least `--rpc-min-timeout-ms` 5 000),
+//!   persistent RPC with statuses QUEUED/SENT/SUCCESSFUL/TIMEOUT/EXPIRED/FAILED.
+//!   Renaming or deleting a device sends `gateway_device_renamed` /
+//!   `gateway_device_deleted` (persistent, one-way, 1 day) to its
+//!   `lastConnectedGateway` on `v1/devices/me/rpc/request/<id>`.
 //!
 //! ## Command line
 //!
 //! ```text
-//! platform-emulator [--broker HOST:PORT] [--http HOST:PORT] [--rpc-timeout-ms N]
-//!                   [--rpc-min-timeout-ms N] [--client-id ID] [--gateway-name NAME]
-//!                   [--session-inactivity-ms N] [--state-topic TOPIC|none]
+//! --mqtt HOST:PORT|off        MQTT over TCP                          [127.0.0.1:1883]
+//! --ws HOST:PORT|off          MQTT over WebSocket (subprotocols mqtt, mqttv3.1,
+//!                             binary; any path)                      [127.0.0.1:9001]
+//! --http HOST:PORT            REST API                               [127.0.0.1:8081]
+//! --gateway TOKEN             repeatable: gateway device "Gateway TOKEN" at start
+//! --accept-any-token          an unknown token at CONNECT creates a gateway for it
+//! --max-payload-size N        largest packet, bytes                  [65536]
+//! --max-inflight N            QoS 1 publishes awaiting PUBACK        [100]
+//! --gateway-rate-limits SPEC  sub-device traffic of one gateway, summed
+//! --device-rate-limits SPEC   a device's own traffic
+//! --session-inactivity-ms N   sub-device session expiry, 0 = never   [600000]
+//! --rpc-timeout-ms N          server-side RPC default timeout        [10000]
+//! --rpc-min-timeout-ms N      smallest RPC timeout honoured          [5000]
 //! ```
 //!
-//! Defaults: broker `127.0.0.1:1883`, HTTP `127.0.0.1:8080` (port 0 picks a
-//! free port), RPC timeout 10 000 ms (minimum 5 000), client id
-//! `tb-emulator`, gateway name `gateway`, session inactivity 600 000 ms,
-//! state topic `tb-bridge/state` (retained `"1"` when connected, `"0"` on
-//! shutdown and as the will, like a bridge's `notification_topic`).
+//! Port 0 takes a free port. SPEC is `KIND=COUNT:SECONDS[,COUNT:SECONDS...]`
+//! joined by `;`, KIND one of `messages`, `telemetryMessages`,
+//! `telemetryDataPoints` (e.g.
+//! `messages=10:1,300:60;telemetryMessages=10:1;telemetryDataPoints=200:1`);
+//! kinds left out are unlimited. Bad values are refused with a message and
+//! status 2 (clap).
 //!
-//! Logs go to stderr, one line per event: `emulator: [HH:MM:SS.mmm] ...`.
-//! Once the HTTP server is bound **and** the broker has granted every
-//! subscription, it prints (on stderr, once) the ready line
+//! Once every listener is bound it prints on **stdout**, flushed, one line
+//! per listener, http last:
 //!
 //! ```text
-//! emulator: http listening on http://127.0.0.1:8080
+//! emulator: mqtt listening on 127.0.0.1:41234
+//! emulator: ws listening on ws://127.0.0.1:41235
+//! emulator: http listening on http://127.0.0.1:41236
 //! ```
 //!
-//! with the actual bound address. It reconnects (and re-subscribes) when the
-//! broker restarts, and exits with status 0 on Ctrl-C or SIGTERM.
+//! Logs go to stderr, one line per event: `emulator: [HH:MM:SS.mmm] ...`;
+//! user names (access tokens) are masked to their first 2 characters
+//! (`A1***`). It exits with status 0 on SIGINT or SIGTERM.
 //!
-//! ## HTTP API
+//! ## MQTT transport
 //!
-//! JSON in and out; errors are `{"status":N,"message":"..."}`. `{name}` is a
-//! URL-encoded sub-device name (any characters). The gateway device itself
-//! is addressed under the reserved prefix `/api/gateway` instead of
-//! `/api/plugins/telemetry/DEVICE/{name}`, so no sub-device name is reserved.
+//! [`server`] accepts connections on both listeners, one task each, and
+//! drives the platform through [`platform::session`]; see [`server`] for
+//! the rules it applies itself. In short:
 //!
-//! | Method and path | Body | Answer |
-//! |---|---|---|
-//! | `GET /api/health` | | 200 `{"ok":true,"mqtt":"subscribed"}`; 503 `{"ok":false,"mqtt":"connecting"\|"connected"}` until subscribed |
-//! | `GET /api/devices` | | 200 `[{name,type,connected,createdTime,lastActivityTime,lastConnectTime,lastDisconnectTime,telemetryCount,attributeCount}]` (times epoch ms or null) |
-//! | `POST /api/devices` | `{"name","type"?}` | 200 summary; 400 if it exists (pre-create, as in the UI) |
-//! | `GET /api/devices/{name}` | | 200 summary; 404 |
-//! | `DELETE /api/devices/{name}` | | 200; sends `gateway_device_deleted`; pending RPCs fail (404); 404 if unknown |
-//! | `POST /api/devices/{name}/rename` | `{"name":"new"}` | 200 new summary; sends `gateway_device_renamed`; 400 if taken; 404 |
-//! | `POST /api/devices/{name}/disconnect-notice` | `{"reason":150}`? | 200; publishes `{"device","reason"}` on `v1/gateway/disconnect` (§3.2) |
-//! | `GET .../DEVICE/{name}/values/timeseries` | `?keys=a,b&useStrictDataTypes=true&startTs=&endTs=&limit=100&orderBy=DESC` | 200 `{"key":[{"ts","value"}]}`: latest per key, or the `[startTs,endTs)` range when both are given; values are strings unless `useStrictDataTypes=true`; 404 |
-//! | `GET .../DEVICE/{name}/keys/timeseries` | | 200 `["key",..]` |
-//! | `GET .../DEVICE/{name}/values/attributes[/{scope}]` | `?keys=a,b` | 200 `[{"key","value","lastUpdateTs"}]` (all scopes: client, shared); 400 bad scope; 404 |
-//! | `GET .../DEVICE/{name}/keys/attributes[/{scope}]` | | 200 `["key",..]` |
-//! | `POST .../DEVICE/{name}/attributes/SHARED_SCOPE` (or `.../DEVICE/{name}/SHARED_SCOPE`) | `{k:v}` | 200; stored, pushed `{"device","data":{..}}` if the device is registered; 400 other scope/empty/not an object; 404 |
-//! | `DELETE .../DEVICE/{name}/{scope}` | `?keys=a,b` | 200; for `SHARED_SCOPE` pushes `{"device","data":{"deleted":[..]}}` if registered; 400 without keys; 404 |
-//! | `POST /api/rpc/twoway/{name}` | `{"method","params"?,"timeout"?}` | 200 with the reply's `data` as body; 408 delivered but unanswered; 409 never delivered (device not connected before expiry); 404 unknown or deleted device; 400 bad body |
-//! | `POST /api/rpc/oneway/{name}` | same | 200 (empty) once published; 409/404/400 as above |
-//! | `GET /api/gateway` | | 200 the gateway device's summary |
-//! | `GET /api/gateway/values/timeseries`, `/keys/timeseries`, `/values/attributes[/{scope}]`, `/keys/attributes[/{scope}]` | as above | as above, for the gateway's own data |
-//! | `POST /api/gateway/attributes/SHARED_SCOPE` (or `/api/gateway/SHARED_SCOPE`) | `{k:v}` | 200; pushes `{k:v}` on `v1/devices/me/attributes` |
-//! | `DELETE /api/gateway/SHARED_SCOPE?keys=a,b` | | 200; pushes `{"deleted":[..]}` on `v1/devices/me/attributes` |
-//! | `POST /api/gateway/rpc/twoway`, `/api/gateway/rpc/oneway` | `{"method","params"?,"timeout"?}` | via `v1/devices/me/rpc/request/<id>`; 200 reply body; 406 non-JSON reply; 408 |
-//! | `PUT /api/gateway/client-rpc/{method}` | any JSON | 200; the gateway's client-side RPC `method` is answered with it (`DELETE` removes) |
-//! | `POST /api/gateway/session/close` | | 200 `{"deregistered":N}`: what ThingsBoard does when the gateway's connection closes |
-//! | `GET /api/claims` | | 200 `[{device,secretKey,durationMs,time,via}]` |
-//! | `GET /api/errors` | | 200 `[{seq,time,topic,payload,problem,thingsboard,connectionClosed}]`, oldest first, last 1000; `DELETE` clears |
-//! | `GET /api/rpc`, `GET /api/rpc/{seq}` | | 200 `[{seq,target,device,rpcId,method,params,oneway,status,createdTime,expirationTime,sentTime,response,responseNotJson,responseTime,staleReplies}]`; status is `QUEUED`, `SENT`, `SUCCESSFUL`, `TIMEOUT`, `EXPIRED` or `DELETED` |
+//! * The first packet must be a CONNECT, within 10 s. Its protocol level
+//!   picks the codec (3.1 `MQIsdp`/3, 3.1.1, 5); the platform accepts or
+//!   refuses it (CONNACK code, then close).
+//! * SUBSCRIBE, PUBLISH (any QoS: QoS 2 gets a PUBACK, as ThingsBoard has no
+//!   QoS 2 flow) and PINGREQ go to the platform; its verdict decides the
+//!   PUBACK (MQTT 5 reason code) and whether the connection closes.
+//! * Server pushes are QoS 1 with the connection's own 16-bit-truncated
+//!   packet id counter (id 0 after 65 535), never retransmitted.
+//! * No keepalive enforcement (as ThingsBoard); a packet over
+//!   `maxPayloadSize` (checked from its header, never buffered) or more than
+//!   `maxInflightMessages` QoS 1 publishes in one read closes the connection
+//!   (MQTT 5: DISCONNECT 149 / 151 first); malformed input closes it (MQTT 5:
+//!   DISCONNECT 129 after CONNECT). Every close is logged; nothing a client
+//!   sends can stop the emulator.
+//! * WebSocket: binary messages carry the bytes (a packet may span
+//!   messages, a message may hold several); the offered subprotocol is
+//!   echoed; messages over 4 MiB are refused from their header.
 //!
-//! (`...` is `/api/plugins/telemetry`.)
+//! Crates: mqttbytes 0.6 reads PUBLISH and SUBSCRIBE (v4 codec for 3.1 and
+//! 3.1.1, v5 for 5); CONNECT and the server's own packets are written by
+//! hand (mqttbytes refuses level 3, binary passwords and a QoS 1 PUBLISH with
+//! packet id 0). tokio-tungstenite does the WebSocket handshake and framing;
+//! clap the command line.
+//!
+//! ## REST routes that behave as ThingsBoard's
+//!
+//! Every `/api/` route but login and token refresh wants
+//! `X-Authorization: Bearer <jwt>` (or `Authorization: Bearer`) and answers
+//! 401 `{"status":401,"message":"Authentication failed","errorCode":10,"timestamp":..}`
+//! without it. Errors are ThingsBoard's shape A (JSON with `errorCode`) or,
+//! on the telemetry and RPC routes, shape B (plain text).
+//!
+//! | Route | Answer |
+//! |---|---|
+//! | `POST /api/auth/login` `{"username","password"}` | `{"token","refreshToken"}` (HS512 JWT) |
+//! | `POST /api/auth/token` `{"refreshToken"}` | a new pair |
+//! | `GET /api/auth/user` | the User |
+//! | `GET /api/tenant/devices?pageSize&page[&type&textSearch&sortProperty&sortOrder]` | PageData of Device |
+//! | `GET /api/tenant/devices?deviceName=`, `GET /api/tenant/device?deviceName=` | Device, or 404 `Requested item wasn't found!` |
+//! | `GET /api/device/{id}`, `DELETE /api/device/{id}` | Device / empty 200 |
+//! | `POST /api/device[?accessToken=]` | creates (no `id`) or replaces the Device; 400 name missing or taken; 409 stale `version` |
+//! | `GET /api/device/{id}/credentials`, `POST /api/device/credentials` | DeviceCredentials (`ACCESS_TOKEN`, `MQTT_BASIC`) |
+//! | `GET …/DEVICE/{id}/keys/timeseries` | `["key"]` |
+//! | `GET …/DEVICE/{id}/values/timeseries?keys&startTs&endTs&limit&agg&interval&orderBy&useStrictDataTypes` | `{"key":[{"ts","value"}]}` |
+//! | `GET …/DEVICE/{id}/keys/attributes[/{scope}]`, `…/values/attributes[/{scope}]?keys` | `["key"]` / `[{"lastUpdateTs","key","value"}]` |
+//! | `POST …/DEVICE/{id}/{scope}`, `…/attributes/{scope}`, legacy `POST …/{id}/{scope}` | SERVER_SCOPE or SHARED_SCOPE (shared changes are pushed) |
+//! | `DELETE …/DEVICE/{id}/{scope}?keys=`, legacy `DELETE …/{id}/{scope}?keys=` | empty 200 |
+//! | `POST …/DEVICE/{id}/timeseries/{scope}[/{ttl}]`, `DELETE …/DEVICE/{id}/timeseries/delete?keys=` | empty 200 |
+//! | `POST /api/rpc/{oneway,twoway}/{id}` `{"method","params","timeout","expirationTime","persistent"}` | the reply; 504 on timeout or no connection; 406 non-JSON reply; `{"rpcId"}` when persistent |
+//! | `POST /api/plugins/rpc/{oneway,twoway}/{id}` | as above with 408 (timeout) / 409 (no connection) |
+//! | `GET`/`DELETE /api/rpc/persistent/{rpcId}`, `GET /api/rpc/persistent/device/{id}?pageSize&page[&rpcStatus]` | Rpc / PageData of Rpc |
+//!
+//! (`…` is `/api/plugins/telemetry`.)
+//!
+//! ## The emulator's own routes (no auth)
+//!
+//! | Route | Answer |
+//! |---|---|
+//! | `GET /emulator/health` | `{"ok":true}` |
+//! | `GET /emulator/sessions` | `[{session, deviceId, deviceName, gateway, version, peer, connectedAt, subDevices}]` |
+//! | `POST /emulator/sessions/{session}/close` `{"reason":142}?` | closes that connection (MQTT 5 DISCONNECT with the reason) |
+//! | `GET`/`DELETE /emulator/errors` | what was rejected or closed, `[{seq,time,session,device,topic,payload,problem,action,connectionClosed}]`, newest last |
+//! | `GET /emulator/limits`, `PUT /emulator/limits` | `{"maxPayloadSize","maxInflightMessages","gatewayRateLimits":{..},"deviceRateLimits":{..},"sessionInactivityMs"}` (`null` = unlimited; PUT merges) |
+//! | `PUT`/`DELETE /emulator/client-rpc/{method}` | the body answers the client-side RPC `method` |
+//! | `GET /emulator/claims` | `[{device,secretKey,durationMs,time,via}]` |
+//! | `POST /emulator/devices/{id}/disconnect-notice` `{"reason":150}` | the MQTT 5 notice on `v1/gateway/disconnect` |
 //!
 //! ## Layout
 //!
-//! * [`platform`]: the pure state machine (no I/O, caller-supplied time),
-//!   unit-tested against the contract's examples and malformed cases.
-//! * [`mqtt`], [`http`]: the I/O around it; [`hub`]: what they share;
+//! * [`platform`]: the pure tenant model and rules (no I/O, caller-supplied
+//!   time), unit-tested natively; [`platform::session`] is what the MQTT
+//!   transport calls.
+//! * [`server`]: the MQTT transport; [`rest`]: the REST API; [`hub`]: the
+//!   platform behind a lock, effect routing and change notifications;
 //!   [`app`]: wiring; [`cli`]: arguments.
+//!
+//! Tests through the real binary: `tests/transport.rs` (the transport with
+//! rumqttc 3.1.1 and 5 over TCP and WebSocket, raw bytes for bad input) and
+//! `tests/rules.rs` (the connection-level rules as clients meet them).
 
 #![warn(missing_docs)]
 
 pub mod app;
 pub mod cli;
-pub mod http;
 pub mod hub;
 pub mod platform;
+pub mod rest;
+pub mod server;

@@ -1,25 +1,12 @@
 //! `platform-emulator`: see the library docs (`platform_emulator`) for what
-//! it emulates, its CLI and its HTTP API.
+//! it emulates, its command line and its APIs.
 
-use platform_emulator::cli::{self, Command, USAGE};
+use clap::Parser;
+use platform_emulator::cli::Args;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    let args = match cli::parse(std::env::args().skip(1)) {
-        Ok(Command::Run(args)) => args,
-        Ok(Command::Help) => {
-            println!("{USAGE}");
-            return ExitCode::SUCCESS;
-        }
-        Ok(Command::Version) => {
-            println!("platform-emulator {}", env!("CARGO_PKG_VERSION"));
-            return ExitCode::SUCCESS;
-        }
-        Err(e) => {
-            eprintln!("platform-emulator: {e}\n\n{USAGE}");
-            return ExitCode::from(2);
-        }
-    };
+    let args = Args::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -31,7 +18,10 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(platform_emulator::app::run(args)) {
+    let result = runtime.block_on(platform_emulator::app::run(args));
+    // Connection tasks still running are dropped without waiting.
+    runtime.shutdown_background();
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("platform-emulator: {e}");

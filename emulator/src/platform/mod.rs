@@ -1,8 +1,9 @@
-//! The emulated platform: state and rules, with no I/O.
+//! The emulated ThingsBoard tenant: devices, credentials, sessions and the
+//! rules of ThingsBoard's MQTT transport, with no I/O.
 //!
-//! [`Platform::handle`] takes one MQTT message the gateway published and
-//! returns what ThingsBoard would publish back ([`Outgoing`]); the command
-//! methods (in `commands.rs`) are what the HTTP API calls. Time is always
+//! The MQTT transport calls the session API (`session.rs`: open, subscribe,
+//! publish, ping, close, tick) and routes the [`session::Effect`]s left
+//! behind; the REST API calls the commands (`commands.rs`). Time is always
 //! passed in (`now`, epoch milliseconds), so everything here is
 //! deterministic and unit-tested natively.
 
@@ -11,6 +12,7 @@ mod device;
 mod device_topics;
 mod gateway_topics;
 mod journal;
+pub mod limits;
 mod rpc;
 pub mod session;
 mod telemetry;
@@ -19,34 +21,21 @@ mod values;
 #[cfg(test)]
 mod tests;
 
-pub use commands::{AttributeView, CommandError, RpcCall, TsQuery};
-pub use device::{Attribute, Device, DeviceSummary, Scope, TsPoint};
-pub use journal::{ErrorRecord, Outcome};
-pub use rpc::{RpcRecord, RpcReply, RpcStatus, RpcView, Target};
+pub use commands::{AttributeView, CommandError, RpcCall, SessionView, TsQuery};
+pub use device::{Attribute, Credentials, Device, DeviceSummary, Scope, TsPoint};
+pub use journal::ErrorRecord;
+pub use limits::{Limits, RateLimitSpecs};
+pub use rpc::{RpcRecord, RpcReply, RpcStatus};
 pub use values::TbValue;
 
 use journal::Journal;
+use limits::Buckets;
 use rpc::RpcBook;
 use serde::Serialize;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
+use session::{Close, Effect, MqttVersion, SessionId};
 use std::collections::BTreeMap;
-
-/// Topics the platform receives on (subscribe to exactly these).
-pub const SUBSCRIPTIONS: &[&str] = &[
-    topics::GW_CONNECT,
-    topics::GW_DISCONNECT,
-    topics::GW_TELEMETRY,
-    topics::GW_ATTRIBUTES,
-    topics::GW_ATTRIBUTES_REQUEST,
-    topics::GW_RPC,
-    topics::GW_CLAIM,
-    topics::ME_TELEMETRY,
-    topics::ME_ATTRIBUTES,
-    topics::ME_CLAIM,
-    "v1/devices/me/attributes/request/+",
-    "v1/devices/me/rpc/request/+",
-    "v1/devices/me/rpc/response/+",
-];
+use uuid::Uuid;
 
 /// Topic names of the contract (§2, §7).
 pub mod topics {
@@ -66,24 +55,21 @@ pub mod topics {
     pub const GW_RPC: &str = "v1/gateway/rpc";
     /// Claims (gw→srv).
     pub const GW_CLAIM: &str = "v1/gateway/claim";
-    /// The gateway's own telemetry.
+    /// A device's own telemetry.
     pub const ME_TELEMETRY: &str = "v1/devices/me/telemetry";
-    /// The gateway's own client attributes (up) and shared updates (down).
+    /// A device's own client attributes (up) and shared updates (down).
     pub const ME_ATTRIBUTES: &str = "v1/devices/me/attributes";
-    /// The gateway's own claim.
+    /// A device's own claim.
     pub const ME_CLAIM: &str = "v1/devices/me/claim";
-    /// Prefix of the gateway's attribute requests (`<prefix><id>`).
+    /// Prefix of a device's attribute requests (`<prefix><id>`).
     pub const ME_ATTRIBUTES_REQUEST: &str = "v1/devices/me/attributes/request/";
     /// Prefix of the answers to them.
     pub const ME_ATTRIBUTES_RESPONSE: &str = "v1/devices/me/attributes/response/";
-    /// Prefix of RPC requests to/from the gateway itself.
+    /// Prefix of RPC requests to/from a device.
     pub const ME_RPC_REQUEST: &str = "v1/devices/me/rpc/request/";
-    /// Prefix of RPC replies to/from the gateway itself.
+    /// Prefix of RPC replies to/from a device.
     pub const ME_RPC_RESPONSE: &str = "v1/devices/me/rpc/response/";
 }
-
-/// ThingsBoard's `NETTY_MAX_PAYLOAD_SIZE`: larger packets close the connection.
-pub const MAX_PACKET_SIZE: usize = 65_536;
 
 /// Default `security.claim.duration` (24 h), used when `durationMs` is absent or 0.
 pub const DEFAULT_CLAIM_DURATION_MS: i64 = 86_400_000;
@@ -91,52 +77,56 @@ pub const DEFAULT_CLAIM_DURATION_MS: i64 = 86_400_000;
 /// Claims kept; older ones are dropped first.
 pub const CLAIMS_CAP: usize = 1000;
 
-/// Behaviour settings.
+/// ThingsBoard's `NULL_UUID`, the customer id of unassigned entities.
+pub const NULL_UUID: Uuid = Uuid::from_u128(0x13814000_1dd2_11b2_8080_808080808080);
+
+/// Expiry of the `gateway_device_renamed`/`gateway_device_deleted` notices (1 day).
+pub const NOTICE_EXPIRY_MS: u64 = 86_400_000;
+
+/// Settings fixed at start.
 #[derive(Debug, Clone)]
 pub struct Config {
-    /// Name of the gateway device itself.
-    pub gateway_name: String,
+    /// Access tokens of the gateway devices to create ("Gateway TOKEN").
+    pub gateway_tokens: Vec<String>,
+    /// An unknown token at CONNECT creates a gateway device for it.
+    pub accept_any_token: bool,
     /// RPC timeout when the REST call gives none
     /// (`server.rest.server_side_rpc.default_timeout`, 10 000 ms).
     pub rpc_default_timeout_ms: u64,
     /// Smallest RPC timeout honoured (ThingsBoard: 5 000 ms).
     pub rpc_min_timeout_ms: u64,
-    /// A sub-device with no message for this long is silently removed from
-    /// the gateway session (`transport.sessions.inactivity_timeout`,
-    /// 600 000 ms); 0 disables the expiry.
-    pub session_inactivity_ms: u64,
+    /// The limits at start (changeable with [`Platform::set_limits`]).
+    pub limits: Limits,
 }
 
 impl Default for Config {
     fn default() -> Self {
         Config {
-            gateway_name: "gateway".into(),
+            gateway_tokens: Vec::new(),
+            accept_any_token: false,
             rpc_default_timeout_ms: 10_000,
             rpc_min_timeout_ms: 5_000,
-            session_inactivity_ms: 600_000,
+            limits: Limits::default(),
         }
     }
 }
 
-/// A message the platform publishes (always QoS 1, never retained).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Outgoing {
-    /// Topic.
-    pub topic: String,
-    /// Payload, JSON text.
-    pub payload: String,
+/// A user of the REST API.
+#[derive(Debug, Clone)]
+pub struct User {
+    /// User id.
+    pub id: Uuid,
+    /// E-mail, the login name.
+    pub email: String,
+    /// Password (demo data).
+    pub password: String,
+    /// `SYS_ADMIN` or `TENANT_ADMIN`.
+    pub authority: &'static str,
+    /// Creation time, epoch ms.
+    pub created_time: u64,
 }
 
-impl Outgoing {
-    fn json(topic: impl Into<String>, value: &Value) -> Outgoing {
-        Outgoing {
-            topic: topic.into(),
-            payload: value.to_string(),
-        }
-    }
-}
-
-/// A claim the gateway made for a device (or itself).
+/// A claim a device made (through a gateway or for itself).
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Claim {
@@ -152,49 +142,123 @@ pub struct Claim {
     pub via: &'static str,
 }
 
-/// The whole emulated platform: one gateway device and its sub-devices.
+/// Where a device can be reached now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Attach {
+    /// Its own MQTT session.
+    Direct(SessionId),
+    /// Registered as a sub-device in this gateway session.
+    Gateway(SessionId),
+}
+
+/// One open MQTT session.
+#[derive(Debug, Clone)]
+pub struct Session {
+    /// The session.
+    pub id: SessionId,
+    /// The device whose credentials opened it.
+    pub device: Uuid,
+    /// Protocol level.
+    pub version: MqttVersion,
+    /// Remote address, for logs.
+    pub peer: String,
+    /// When it was opened, epoch ms.
+    pub connected_at: u64,
+    /// Last packet, epoch ms.
+    pub last_activity: u64,
+    /// Granted subscriptions: filter → QoS.
+    pub subscriptions: BTreeMap<String, u8>,
+    /// Registered sub-devices → their last activity, epoch ms.
+    pub sub_devices: BTreeMap<Uuid, u64>,
+    gateway_buckets: Buckets,
+    device_buckets: Buckets,
+}
+
+/// The whole emulated tenant.
 #[derive(Debug)]
 pub struct Platform {
     config: Config,
-    devices: BTreeMap<String, Device>,
-    gateway: Device,
+    limits: Limits,
+    tenant_id: Uuid,
+    users: Vec<User>,
+    devices: BTreeMap<Uuid, Device>,
+    names: BTreeMap<String, Uuid>,
+    attach: BTreeMap<Uuid, Attach>,
+    sessions: BTreeMap<SessionId, Session>,
+    next_session: u64,
     rpcs: RpcBook,
     claims: Vec<Claim>,
     journal: Journal,
     client_rpc_replies: BTreeMap<String, Value>,
-    broker_connected: bool,
     log: Vec<String>,
-    interim_next_session: u64,
-    interim_session: Option<session::SessionId>,
-    interim_effects: Vec<session::Effect>,
-    /// Messages from REST commands, for the interim session routing.
-    pub(crate) interim_outgoing: Vec<Outgoing>,
+    effects: Vec<Effect>,
 }
 
 impl Platform {
-    /// A platform with no sub-devices; the gateway device exists from `now`.
+    /// A tenant with ThingsBoard's demo data (users `tenant@thingsboard.org`
+    /// and `sysadmin@thingsboard.org`, device `Test Device A1` with token
+    /// `A1_TEST_TOKEN`) and one gateway device per configured token.
     pub fn new(config: Config, now: u64) -> Platform {
-        let gateway = Device::new(&config.gateway_name, "default", now);
-        Platform {
+        let users = vec![
+            User {
+                id: Uuid::new_v4(),
+                email: "tenant@thingsboard.org".into(),
+                password: "tenant".into(),
+                authority: "TENANT_ADMIN",
+                created_time: now,
+            },
+            User {
+                id: Uuid::new_v4(),
+                email: "sysadmin@thingsboard.org".into(),
+                password: "sysadmin".into(),
+                authority: "SYS_ADMIN",
+                created_time: now,
+            },
+        ];
+        let mut p = Platform {
+            limits: config.limits.clone(),
             config,
+            tenant_id: Uuid::new_v4(),
+            users,
             devices: BTreeMap::new(),
-            gateway,
+            names: BTreeMap::new(),
+            attach: BTreeMap::new(),
+            sessions: BTreeMap::new(),
+            next_session: 0,
             rpcs: RpcBook::default(),
             claims: Vec::new(),
             journal: Journal::default(),
             client_rpc_replies: BTreeMap::new(),
-            broker_connected: false,
             log: Vec::new(),
-            interim_next_session: 0,
-            interim_session: None,
-            interim_effects: Vec::new(),
-            interim_outgoing: Vec::new(),
+            effects: Vec::new(),
+        };
+        p.insert_device(Device::new(
+            "Test Device A1",
+            "default",
+            Credentials::AccessToken("A1_TEST_TOKEN".into()),
+            now,
+        ));
+        for token in p.config.gateway_tokens.clone() {
+            if p.token_owner(&token).is_none() {
+                p.create_gateway_for_token(&token, now);
+            }
         }
+        p
     }
 
-    /// The settings.
+    /// The settings fixed at start.
     pub fn config(&self) -> &Config {
         &self.config
+    }
+
+    /// The tenant's id.
+    pub fn tenant_id(&self) -> Uuid {
+        self.tenant_id
+    }
+
+    /// The REST users.
+    pub fn users(&self) -> &[User] {
+        &self.users
     }
 
     /// Log lines produced since the last call, oldest first.
@@ -202,207 +266,375 @@ impl Platform {
         std::mem::take(&mut self.log)
     }
 
-    /// Handles one message the gateway published on `topic`.
-    pub fn handle(&mut self, topic: &str, payload: &[u8], now: u64) -> Vec<Outgoing> {
-        let mut out = Vec::new();
-        if topic.len() + payload.len() > MAX_PACKET_SIZE {
-            self.reject(
-                now,
-                topic,
-                payload,
-                format!("{} bytes of payload", payload.len()),
-                Outcome::TooLarge,
-            );
-            return out;
-        }
-        match topic {
-            topics::GW_CONNECT => self.on_connect(topic, payload, now, &mut out),
-            topics::GW_DISCONNECT => self.on_disconnect(topic, payload, now),
-            topics::GW_TELEMETRY => self.on_telemetry(topic, payload, now, &mut out),
-            topics::GW_ATTRIBUTES => self.on_attributes(topic, payload, now, &mut out),
-            topics::GW_ATTRIBUTES_REQUEST => {
-                self.on_attributes_request(topic, payload, now, &mut out)
-            }
-            topics::GW_RPC => self.on_rpc_reply(topic, payload, now, &mut out),
-            topics::GW_CLAIM => self.on_claim(topic, payload, now, &mut out),
-            topics::ME_TELEMETRY => self.on_me_telemetry(topic, payload, now),
-            topics::ME_ATTRIBUTES => self.on_me_attributes(topic, payload, now),
-            topics::ME_CLAIM => self.on_me_claim(topic, payload, now),
-            _ => {
-                if let Some(id) = topic.strip_prefix(topics::ME_ATTRIBUTES_REQUEST) {
-                    self.on_me_attributes_request(topic, id, payload, now, &mut out)
-                } else if let Some(id) = topic.strip_prefix(topics::ME_RPC_REQUEST) {
-                    self.on_me_rpc_request(topic, id, payload, now, &mut out)
-                } else if let Some(id) = topic.strip_prefix(topics::ME_RPC_RESPONSE) {
-                    self.on_me_rpc_response(topic, id, payload, now)
-                } else {
-                    self.log
-                        .push(format!("ignored a message on unexpected topic {topic:?}"));
-                }
-            }
-        }
-        out
+    /// The current limits.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
     }
 
-    /// Periodic housekeeping: expires RPC requests and idle sub-device
-    /// sessions. Returns whether anything changed.
-    pub fn tick(&mut self, now: u64) -> bool {
-        let mut changed = self.expire_rpcs(now);
-        if self.config.session_inactivity_ms > 0 {
-            let limit = self.config.session_inactivity_ms;
-            let idle: Vec<String> = self
-                .devices
-                .values()
-                .filter(|d| {
-                    d.connected
-                        && now.saturating_sub(d.last_activity_time.unwrap_or(d.created_time))
-                            >= limit
-                })
-                .map(|d| d.name.clone())
-                .collect();
-            for name in idle {
-                if let Some(d) = self.devices.get_mut(&name) {
-                    d.connected = false;
-                    d.last_disconnect_time = Some(now);
-                }
-                self.log.push(format!(
-                    "session of {name:?} expired after {limit} ms without traffic \
-                     (silently deregistered, as ThingsBoard does)"
-                ));
-                changed = true;
-            }
-        }
-        changed
-    }
-
-    /// Deregisters every sub-device, as ThingsBoard does when the gateway's
-    /// connection closes. Returns how many were registered.
-    pub fn close_gateway_session(&mut self, now: u64, why: &str) -> usize {
-        let mut n = 0;
-        for d in self.devices.values_mut().filter(|d| d.connected) {
-            d.connected = false;
-            d.last_disconnect_time = Some(now);
-            n += 1;
+    /// Replaces the limits; every session's rate-limit buckets restart full.
+    pub fn set_limits(&mut self, limits: Limits, now: u64) {
+        for s in self.sessions.values_mut() {
+            s.gateway_buckets = Buckets::new(&limits.gateway_rate_limits, now);
+            s.device_buckets = Buckets::new(&limits.device_rate_limits, now);
         }
         self.log.push(format!(
-            "gateway session closed ({why}): {n} sub-device(s) deregistered"
+            "limits set: {}",
+            serde_json::to_string(&limits).unwrap_or_default()
         ));
-        n
+        self.limits = limits;
     }
 
-    /// Tells the platform whether the emulator is connected to the broker
-    /// (shown as the gateway device's `connected`).
-    pub fn set_broker_connected(&mut self, connected: bool, now: u64) {
-        self.broker_connected = connected;
-        if connected {
-            self.gateway.last_connect_time = Some(now);
-        } else {
-            self.gateway.last_disconnect_time = Some(now);
+    // ---- devices ----
+
+    fn insert_device(&mut self, device: Device) -> Uuid {
+        let id = device.id;
+        self.names.insert(device.name.clone(), id);
+        self.devices.insert(id, device);
+        id
+    }
+
+    /// A device by id.
+    pub fn device(&self, id: Uuid) -> Option<&Device> {
+        self.devices.get(&id)
+    }
+
+    /// A device by name.
+    pub fn device_by_name(&self, name: &str) -> Option<&Device> {
+        self.names.get(name).and_then(|id| self.devices.get(id))
+    }
+
+    /// Every device, by name.
+    pub fn devices(&self) -> impl Iterator<Item = &Device> {
+        self.names.values().filter_map(|id| self.devices.get(id))
+    }
+
+    /// Where a device can be reached now.
+    pub fn attachment(&self, id: Uuid) -> Option<Attach> {
+        self.attach.get(&id).copied()
+    }
+
+    fn token_owner(&self, token: &str) -> Option<Uuid> {
+        self.devices
+            .values()
+            .find(|d| matches!(&d.credentials, Credentials::AccessToken(t) if t == token))
+            .map(|d| d.id)
+    }
+
+    fn unique_name(&self, base: &str) -> String {
+        if !self.names.contains_key(base) {
+            return base.to_string();
         }
-        self.gateway.connected = connected;
+        (2..)
+            .map(|n| format!("{base} ({n})"))
+            .find(|n| !self.names.contains_key(n))
+            .expect("some name is free")
     }
 
-    // ---- helpers shared by the topic handlers ----
-
-    /// Records a rejected, skipped or dropped message; closes the gateway
-    /// session when ThingsBoard would close the connection.
-    fn reject(&mut self, now: u64, topic: &str, payload: &[u8], problem: String, outcome: Outcome) {
-        let record = self.journal.record(now, topic, payload, problem, outcome);
-        let line = format!(
-            "error #{} on {}: {} => {}",
-            record.seq, record.topic, record.problem, record.thingsboard
+    fn create_gateway_for_token(&mut self, token: &str, now: u64) -> Uuid {
+        let name = self.unique_name(&format!("Gateway {token}"));
+        let mut d = Device::new(
+            &name,
+            "default",
+            Credentials::AccessToken(token.to_string()),
+            now,
         );
-        self.log.push(line);
-        if outcome.closes_connection() {
-            self.close_gateway_session(now, "ThingsBoard would close the connection");
-        }
+        d.additional_info.insert("gateway".into(), json!(true));
+        d.additional_info
+            .insert("overwriteActivityTime".into(), json!(false));
+        self.log.push(format!(
+            "gateway device {name:?} created for token {}",
+            mask(token)
+        ));
+        self.insert_device(d)
     }
 
-    /// Parses a gateway-topic body that must be a JSON object. Records the
-    /// error and returns `None` otherwise.
-    fn gateway_object(
+    /// A random 20-character access token, as ThingsBoard generates.
+    pub(crate) fn random_token() -> String {
+        let a = Uuid::new_v4().simple().to_string();
+        let b = Uuid::new_v4().simple().to_string();
+        format!("{a}{b}").chars().take(20).collect::<String>()
+    }
+
+    // ---- effects ----
+
+    fn push(&mut self, session: SessionId, topic: impl Into<String>, payload: &Value) {
+        self.effects.push(Effect::Push {
+            session,
+            topic: topic.into(),
+            payload: payload.to_string().into_bytes(),
+        });
+    }
+
+    /// Ends a session now: closes the connection (an [`Effect::Close`] when
+    /// `close` is given) and deregisters its sub-devices. Idempotent.
+    fn end_session(&mut self, session: SessionId, close: Option<Close>, now: u64, why: &str) {
+        let Some(s) = self.sessions.remove(&session) else {
+            return;
+        };
+        if let Some(close) = close {
+            self.effects.push(Effect::Close {
+                session,
+                close,
+                why: why.to_string(),
+            });
+        }
+        let n = s.sub_devices.len();
+        for id in s.sub_devices.keys() {
+            if self.attach.get(id) == Some(&Attach::Gateway(session)) {
+                self.attach.remove(id);
+                if let Some(d) = self.devices.get_mut(id) {
+                    d.last_disconnect_time = Some(now);
+                }
+            }
+        }
+        if self.attach.get(&s.device) == Some(&Attach::Direct(session)) {
+            self.attach.remove(&s.device);
+        }
+        if let Some(d) = self.devices.get_mut(&s.device) {
+            d.last_disconnect_time = Some(now);
+        }
+        let name = self.device_name(s.device);
+        self.log.push(format!(
+            "session {} of {name:?} closed ({why}){}",
+            session.0,
+            if n > 0 {
+                format!(": {n} sub-device(s) deregistered")
+            } else {
+                String::new()
+            }
+        ));
+    }
+
+    fn device_name(&self, id: Uuid) -> String {
+        self.devices
+            .get(&id)
+            .map(|d| d.name.clone())
+            .unwrap_or_else(|| id.to_string())
+    }
+
+    /// Records something rejected or closed in the error journal and the log.
+    #[allow(clippy::too_many_arguments)]
+    fn journal(
         &mut self,
+        now: u64,
+        session: Option<SessionId>,
         topic: &str,
         payload: &[u8],
-        now: u64,
-    ) -> Option<Map<String, Value>> {
-        match serde_json::from_slice::<Value>(payload) {
-            Err(e) => {
-                self.reject(
-                    now,
-                    topic,
-                    payload,
-                    format!("not valid JSON: {e}"),
-                    Outcome::NotJson,
-                );
-                None
-            }
-            Ok(Value::Object(obj)) => Some(obj),
-            Ok(other) => {
-                self.reject(
-                    now,
-                    topic,
-                    payload,
-                    format!("valid JSON but not an object ({})", json_kind(&other)),
-                    Outcome::Rejected,
-                );
-                None
-            }
-        }
+        problem: String,
+        action: String,
+        closed: bool,
+    ) {
+        let device = session
+            .and_then(|s| self.sessions.get(&s))
+            .map(|s| self.device_name(s.device));
+        let record = self.journal.record(
+            ErrorRecord {
+                seq: 0,
+                time: now,
+                session: session.map(|s| s.0),
+                device,
+                topic: topic.to_string(),
+                payload: String::new(),
+                problem,
+                action,
+                connection_closed: closed,
+            },
+            payload,
+        );
+        let line = format!(
+            "error #{} on {:?}: {} => {}",
+            record.seq, record.topic, record.problem, record.action
+        );
+        self.log.push(line);
     }
 
-    /// Makes sure a sub-device exists (creating it with `device_type`, or
-    /// `"default"`), registers it in the gateway session and flushes RPC
-    /// requests held for it. Does not touch the activity time.
-    fn register(
+    // ---- sub-device registration ----
+
+    /// Makes sure a device named `name` exists (created with `device_type`,
+    /// or `"default"`, and the gateway as `lastConnectedGateway`) and is
+    /// registered in gateway session `session`; a newer registration moves
+    /// it from any other session. Does not touch the activity time.
+    fn register_sub(
         &mut self,
+        session: SessionId,
         name: &str,
         device_type: Option<&str>,
         now: u64,
-        out: &mut Vec<Outgoing>,
-    ) {
-        if !self.devices.contains_key(name) {
-            let device_type = device_type.unwrap_or("default");
-            self.devices
-                .insert(name.to_string(), Device::new(name, device_type, now));
-            self.log
-                .push(format!("device {name:?} created (type {device_type:?})"));
+    ) -> Uuid {
+        let Some(gateway) = self.sessions.get(&session).map(|s| s.device) else {
+            return Uuid::nil();
+        };
+        let id = match self.names.get(name) {
+            Some(id) => *id,
+            None => {
+                let device_type = device_type.unwrap_or("default");
+                let d = Device::new(
+                    name,
+                    device_type,
+                    Credentials::AccessToken(Self::random_token()),
+                    now,
+                );
+                self.log
+                    .push(format!("device {name:?} created (type {device_type:?})"));
+                self.insert_device(d)
+            }
+        };
+        if self.sessions[&session].sub_devices.contains_key(&id) {
+            return id;
         }
-        let device = self.devices.get_mut(name).expect("just ensured");
-        if device.connected {
-            return;
-        }
-        device.connected = true;
-        device.last_connect_time = Some(now);
-        self.log
-            .push(format!("device {name:?} registered in the gateway session"));
-        self.flush_held_rpcs(name, now, out);
-    }
-
-    /// Registers (see [`Self::register`]) and records activity.
-    fn register_and_touch(&mut self, name: &str, now: u64, out: &mut Vec<Outgoing>) {
-        self.register(name, None, now, out);
-        if let Some(d) = self.devices.get_mut(name) {
-            d.last_activity_time = Some(now);
-        }
-    }
-
-    /// Publishes the requests held for `name` that have not expired.
-    fn flush_held_rpcs(&mut self, name: &str, now: u64, out: &mut Vec<Outgoing>) {
-        let target = Target::Device(name.to_string());
-        let mut flushed = Vec::new();
-        for r in self.rpcs.iter_mut() {
-            if r.target == target && r.status == RpcStatus::Queued && r.expiration_time > now {
-                r.status = RpcStatus::Sent;
-                r.sent_time = Some(now);
-                out.push(rpc_request_message(name, r));
-                flushed.push(format!(
-                    "held RPC #{} {:?} (id {}) sent to {name:?}",
-                    r.seq, r.method, r.rpc_id
+        match self.attach.get(&id).copied() {
+            Some(Attach::Direct(other)) => self.end_session(
+                other,
+                Some(Close {
+                    disconnect_reason: Some(142),
+                }),
+                now,
+                "session taken over: the device was registered by a gateway",
+            ),
+            Some(Attach::Gateway(other)) if other != session => {
+                if let Some(s) = self.sessions.get_mut(&other) {
+                    s.sub_devices.remove(&id);
+                }
+                self.log.push(format!(
+                    "device {name:?} moved from gateway session {} to {}",
+                    other.0, session.0
                 ));
             }
+            _ => {}
         }
-        self.log.extend(flushed);
+        self.attach.insert(id, Attach::Gateway(session));
+        if let Some(s) = self.sessions.get_mut(&session) {
+            s.sub_devices.insert(id, now);
+        }
+        if let Some(d) = self.devices.get_mut(&id) {
+            d.last_connect_time = Some(now);
+            d.additional_info
+                .insert("lastConnectedGateway".into(), json!(gateway.to_string()));
+        }
+        self.log.push(format!(
+            "device {name:?} registered in gateway session {}",
+            session.0
+        ));
+        self.flush_rpcs(id, now);
+        id
+    }
+
+    /// Registers (see [`Self::register_sub`]) and records activity.
+    fn touch_sub(&mut self, session: SessionId, name: &str, now: u64) -> Uuid {
+        let id = self.register_sub(session, name, None, now);
+        if let Some(s) = self.sessions.get_mut(&session) {
+            if let Some(t) = s.sub_devices.get_mut(&id) {
+                *t = now;
+            }
+        }
+        if let Some(d) = self.devices.get_mut(&id) {
+            d.last_activity_time = Some(now);
+        }
+        id
+    }
+
+    /// Records activity for a session's own device, and with
+    /// `overwriteActivityTime` for all its sub-devices.
+    fn session_activity(&mut self, session: SessionId, now: u64) {
+        let Some(s) = self.sessions.get_mut(&session) else {
+            return;
+        };
+        s.last_activity = now;
+        let device = s.device;
+        let overwrite = self
+            .devices
+            .get(&device)
+            .is_some_and(|d| d.info_flag("overwriteActivityTime"));
+        if let Some(d) = self.devices.get_mut(&device) {
+            d.last_activity_time = Some(now);
+        }
+        if overwrite {
+            let s = self.sessions.get_mut(&session).expect("checked");
+            for (id, t) in s.sub_devices.iter_mut() {
+                *t = now;
+                if let Some(d) = self.devices.get_mut(id) {
+                    d.last_activity_time = Some(now);
+                }
+            }
+        }
+    }
+
+    // ---- RPC delivery ----
+
+    /// Pushes the request `uuid` to where its device is reachable, if anywhere.
+    fn deliver_rpc(&mut self, uuid: Uuid, now: u64) -> bool {
+        let Some(r) = self.rpcs.get(uuid) else {
+            return false;
+        };
+        let Some(attach) = self.attach.get(&r.device).copied() else {
+            return false;
+        };
+        let name = self.device_name(r.device);
+        let (session, topic, body) = match attach {
+            Attach::Direct(s) => {
+                let prefix = self.device_prefix(s, topics::ME_RPC_REQUEST, "v2/r/req/");
+                (
+                    s,
+                    format!("{prefix}{}", r.rpc_id),
+                    json!({"method": r.method, "params": r.params}),
+                )
+            }
+            Attach::Gateway(s) => (
+                s,
+                topics::GW_RPC.to_string(),
+                json!({"device": name, "data": {"id": r.rpc_id, "method": r.method, "params": r.params}}),
+            ),
+        };
+        let line = format!(
+            "RPC {:?} (id {}) pushed to {name:?} on session {}",
+            r.method, r.rpc_id, session.0
+        );
+        self.push(session, topic, &body);
+        self.log.push(line);
+        if let Some(r) = self.rpcs.iter_mut().find(|r| r.uuid == uuid) {
+            r.sent_time = Some(now);
+            r.status = if r.oneway {
+                RpcStatus::Successful
+            } else {
+                RpcStatus::Sent
+            };
+        }
+        true
+    }
+
+    /// Pushes every queued, unexpired request of a device that just became
+    /// reachable.
+    fn flush_rpcs(&mut self, device: Uuid, now: u64) {
+        let queued: Vec<Uuid> = self
+            .rpcs
+            .iter()
+            .filter(|r| {
+                r.device == device && r.status == RpcStatus::Queued && r.expiration_time > now
+            })
+            .map(|r| r.uuid)
+            .collect();
+        for uuid in queued {
+            self.deliver_rpc(uuid, now);
+        }
+    }
+
+    /// The v1 topic prefix, or its short v2 form when the session subscribed
+    /// only to the short one.
+    fn device_prefix(
+        &self,
+        session: SessionId,
+        v1: &'static str,
+        v2: &'static str,
+    ) -> &'static str {
+        let Some(s) = self.sessions.get(&session) else {
+            return v1;
+        };
+        let has = |p: &str| s.subscriptions.keys().any(|f| f.starts_with(p));
+        if !has(v1) && has(v2) {
+            v2
+        } else {
+            v1
+        }
     }
 
     /// Moves expired requests to `TIMEOUT`/`EXPIRED`. Returns whether any changed.
@@ -418,39 +650,74 @@ impl Platform {
                 RpcStatus::Timeout
             };
             lines.push(format!(
-                "RPC #{} {:?} (id {}) to {}: {:?}",
-                r.seq,
+                "RPC {:?} (id {}, {}): {}",
                 r.method,
                 r.rpc_id,
-                target_label(&r.target),
-                r.status
+                r.uuid,
+                r.status.name()
             ));
         }
         let changed = !lines.is_empty();
         self.log.extend(lines);
         changed
     }
-}
 
-/// The `v1/gateway/rpc` or `v1/devices/me/rpc/request/<id>` message for a request.
-fn rpc_request_message(device: &str, r: &RpcRecord) -> Outgoing {
-    match &r.target {
-        Target::Device(_) => Outgoing::json(
-            topics::GW_RPC,
-            &json!({"device": device, "data": {"id": r.rpc_id, "method": r.method, "params": r.params}}),
-        ),
-        Target::Gateway => Outgoing::json(
-            format!("{}{}", topics::ME_RPC_REQUEST, r.rpc_id),
-            &json!({"method": r.method, "params": r.params}),
-        ),
+    /// Periodic housekeeping: expires RPC requests, idle sub-device
+    /// registrations and idle sessions. Returns whether anything changed.
+    pub fn tick(&mut self, now: u64) -> bool {
+        let mut changed = self.expire_rpcs(now);
+        let limit = self.limits.session_inactivity_ms;
+        if limit == 0 {
+            return changed;
+        }
+        let mut expired = Vec::new();
+        let mut idle_sessions = Vec::new();
+        for s in self.sessions.values() {
+            for (id, t) in &s.sub_devices {
+                if now.saturating_sub(*t) >= limit {
+                    expired.push((s.id, *id));
+                }
+            }
+            if now.saturating_sub(s.last_activity) >= limit {
+                idle_sessions.push(s.id);
+            }
+        }
+        for (session, id) in expired {
+            if let Some(s) = self.sessions.get_mut(&session) {
+                s.sub_devices.remove(&id);
+            }
+            if self.attach.get(&id) == Some(&Attach::Gateway(session)) {
+                self.attach.remove(&id);
+            }
+            if let Some(d) = self.devices.get_mut(&id) {
+                d.last_disconnect_time = Some(now);
+            }
+            let name = self.device_name(id);
+            self.log.push(format!(
+                "sub-device session of {name:?} expired after {limit} ms without traffic \
+                 (silently deregistered, as ThingsBoard does)"
+            ));
+            changed = true;
+        }
+        for session in idle_sessions {
+            self.end_session(
+                session,
+                Some(Close {
+                    disconnect_reason: None,
+                }),
+                now,
+                "inactivity timeout",
+            );
+            changed = true;
+        }
+        changed
     }
 }
 
-fn target_label(t: &Target) -> String {
-    match t {
-        Target::Device(name) => format!("{name:?}"),
-        Target::Gateway => "the gateway".into(),
-    }
+/// Masks a secret for logs: the first 2 characters, then `***`.
+pub fn mask(secret: &str) -> String {
+    let head: String = secret.chars().take(2).collect();
+    format!("{head}***")
 }
 
 /// "object", "array", … for messages.

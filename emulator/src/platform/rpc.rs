@@ -1,39 +1,62 @@
-//! Server-side RPC requests (REST → device) and their history.
+//! Server-side RPC requests (REST → device), plain and persistent.
 
 use serde::Serialize;
-use serde_json::Value;
+use serde_json::{json, Value};
 use std::collections::VecDeque;
+use uuid::Uuid;
 
-/// Finished requests kept in the history; older finished ones are dropped first.
+/// Finished requests kept; older finished ones are dropped first.
 pub const RPC_HISTORY_CAP: usize = 1000;
 
-/// Which device a command or an RPC is about.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Target {
-    /// A sub-device, by current name: `v1/gateway/rpc`.
-    Device(String),
-    /// The gateway device itself: `v1/devices/me/rpc/request/<id>`.
-    Gateway,
-}
-
-/// Life cycle of a request, named after ThingsBoard's `RpcStatus`.
+/// Life cycle of a request: ThingsBoard's `RpcStatus`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum RpcStatus {
-    /// Held: the device is not registered in the gateway session yet.
+    /// Held: the device has no session to send it to yet.
     Queued,
-    /// Published; for two-way calls, waiting for the reply. One-way calls
-    /// stay here (delivery is not observable through a broker).
+    /// Pushed to the device's session; a two-way call waits for the reply.
     Sent,
-    /// Two-way call answered.
+    /// Acknowledged by the device (kept for ThingsBoard's vocabulary; the
+    /// transport does not report push acknowledgements, so one-way calls go
+    /// from `SENT` to `SUCCESSFUL`).
+    Delivered,
+    /// Answered (two-way) or pushed (one-way).
     Successful,
-    /// Published, but no reply before the expiration time (REST 408).
+    /// Pushed, but no reply before the expiration time.
     Timeout,
-    /// Never published: the device did not connect before the expiration
-    /// time (REST 409).
+    /// Never pushed: no session before the expiration time.
     Expired,
     /// The device was deleted while the request was pending.
-    Deleted,
+    Failed,
+}
+
+impl RpcStatus {
+    /// Parses a status name (`?rpcStatus=`).
+    pub fn parse(s: &str) -> Option<RpcStatus> {
+        Some(match s {
+            "QUEUED" => RpcStatus::Queued,
+            "SENT" => RpcStatus::Sent,
+            "DELIVERED" => RpcStatus::Delivered,
+            "SUCCESSFUL" => RpcStatus::Successful,
+            "TIMEOUT" => RpcStatus::Timeout,
+            "EXPIRED" => RpcStatus::Expired,
+            "FAILED" => RpcStatus::Failed,
+            _ => return None,
+        })
+    }
+
+    /// The name, as serialised.
+    pub fn name(self) -> &'static str {
+        match self {
+            RpcStatus::Queued => "QUEUED",
+            RpcStatus::Sent => "SENT",
+            RpcStatus::Delivered => "DELIVERED",
+            RpcStatus::Successful => "SUCCESSFUL",
+            RpcStatus::Timeout => "TIMEOUT",
+            RpcStatus::Expired => "EXPIRED",
+            RpcStatus::Failed => "FAILED",
+        }
+    }
 }
 
 /// A reply body.
@@ -48,11 +71,11 @@ pub enum RpcReply {
 /// One server-side RPC request.
 #[derive(Debug, Clone)]
 pub struct RpcRecord {
-    /// Emulator-wide handle, from 1 (what the HTTP side waits on).
-    pub seq: u64,
-    /// Destination.
-    pub target: Target,
-    /// The per-device id put on the wire (ThingsBoard's `rpcSeq`).
+    /// ThingsBoard's RPC id (`rpcId` of a persistent call).
+    pub uuid: Uuid,
+    /// The device it is for.
+    pub device: Uuid,
+    /// The per-device id put on the wire (ThingsBoard's `rpcSeq`, from 0).
     pub rpc_id: i32,
     /// Method name.
     pub method: String,
@@ -60,96 +83,73 @@ pub struct RpcRecord {
     pub params: Value,
     /// One-way (no reply expected).
     pub oneway: bool,
+    /// Persistent (`{"rpcId"}` answered at once, state kept).
+    pub persistent: bool,
+    /// `retries` of the request, as given.
+    pub retries: Option<Value>,
+    /// `additionalInfo` of the request, as given.
+    pub additional_info: Option<Value>,
     /// Current state.
     pub status: RpcStatus,
     /// When the request was made, epoch ms.
     pub created_time: u64,
     /// When it expires, epoch ms.
     pub expiration_time: u64,
-    /// When it was published.
+    /// When it was pushed.
     pub sent_time: Option<u64>,
     /// The reply, once received.
     pub reply: Option<RpcReply>,
-    /// When the reply came.
-    pub reply_time: Option<u64>,
     /// Replies for this request that came after it was finished.
     pub stale_replies: u32,
 }
 
-/// The REST view of an [`RpcRecord`].
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct RpcView {
-    /// Emulator-wide handle.
-    pub seq: u64,
-    /// `"device"` or `"gateway"`.
-    pub target: &'static str,
-    /// Device name (the gateway's name for gateway-level calls).
-    pub device: String,
-    /// The id sent on the wire.
-    pub rpc_id: i32,
-    /// Method name.
-    pub method: String,
-    /// Parameters.
-    pub params: Value,
-    /// One-way call.
-    pub oneway: bool,
-    /// Current state.
-    pub status: RpcStatus,
-    /// Creation time, epoch ms.
-    pub created_time: u64,
-    /// Expiration time, epoch ms.
-    pub expiration_time: u64,
-    /// Publish time, epoch ms.
-    pub sent_time: Option<u64>,
-    /// The reply: JSON, or the raw text of a non-JSON device-level reply.
-    pub response: Option<Value>,
-    /// Whether `response` is the raw text of a non-JSON reply.
-    pub response_not_json: bool,
-    /// Reply time, epoch ms.
-    pub response_time: Option<u64>,
-    /// Late or duplicate replies dropped for this request.
-    pub stale_replies: u32,
-}
-
 impl RpcRecord {
-    /// The REST view, naming the gateway `gateway_name`.
-    pub fn view(&self, gateway_name: &str) -> RpcView {
-        let (target, device) = match &self.target {
-            Target::Device(name) => ("device", name.clone()),
-            Target::Gateway => ("gateway", gateway_name.to_string()),
-        };
-        let (response, response_not_json) = match &self.reply {
-            None => (None, false),
-            Some(RpcReply::Json(v)) => (Some(v.clone()), false),
-            Some(RpcReply::NotJson(s)) => (Some(Value::String(s.clone())), true),
-        };
-        RpcView {
-            seq: self.seq,
-            target,
-            device,
-            rpc_id: self.rpc_id,
-            method: self.method.clone(),
-            params: self.params.clone(),
-            oneway: self.oneway,
-            status: self.status,
-            created_time: self.created_time,
-            expiration_time: self.expiration_time,
-            sent_time: self.sent_time,
-            response,
-            response_not_json,
-            response_time: self.reply_time,
-            stale_replies: self.stale_replies,
-        }
-    }
-
-    /// Whether the request still waits for something (publication or reply).
+    /// Whether the request still waits for something (a push or a reply).
     pub fn is_pending(&self) -> bool {
         match self.status {
             RpcStatus::Queued => true,
-            RpcStatus::Sent => !self.oneway,
+            RpcStatus::Sent | RpcStatus::Delivered => !self.oneway,
             _ => false,
         }
+    }
+
+    /// ThingsBoard's `Rpc` entity as `GET /api/rpc/persistent/{rpcId}` shows it.
+    pub fn to_json(&self, tenant: Uuid) -> Value {
+        let tenant_id = json!({"entityType": "TENANT", "id": tenant});
+        let device_id = json!({"entityType": "DEVICE", "id": self.device});
+        let response = match &self.reply {
+            None => Value::Null,
+            Some(RpcReply::Json(v)) => v.clone(),
+            Some(RpcReply::NotJson(s)) => json!({"error": s}),
+        };
+        json!({
+            "id": {"entityType": "RPC", "id": self.uuid},
+            "createdTime": self.created_time,
+            "tenantId": tenant_id,
+            "deviceId": device_id,
+            "expirationTime": self.expiration_time,
+            "request": {
+                "id": self.uuid,
+                "tenantId": tenant_id,
+                "deviceId": device_id,
+                "oneway": self.oneway,
+                "expirationTime": self.expiration_time,
+                "body": {"method": self.method, "params": params_text(&self.params)},
+                "persisted": self.persistent,
+                "retries": self.retries,
+            },
+            "response": response,
+            "status": self.status,
+            "additionalInfo": self.additional_info,
+        })
+    }
+}
+
+/// ThingsBoard keeps `params` as JSON text.
+fn params_text(params: &Value) -> String {
+    match params {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
     }
 }
 
@@ -157,27 +157,28 @@ impl RpcRecord {
 #[derive(Debug, Default)]
 pub struct RpcBook {
     records: VecDeque<RpcRecord>,
-    next_seq: u64,
 }
 
 impl RpcBook {
-    /// Adds a request and returns its handle. Drops the oldest finished
-    /// request when over the cap.
-    pub fn add(&mut self, mut record: RpcRecord) -> u64 {
-        self.next_seq += 1;
-        record.seq = self.next_seq;
+    /// Adds a request. Drops the oldest finished request when over the cap.
+    pub fn add(&mut self, record: RpcRecord) {
         self.records.push_back(record);
         if self.records.len() > RPC_HISTORY_CAP {
             if let Some(i) = self.records.iter().position(|r| !r.is_pending()) {
                 self.records.remove(i);
             }
         }
-        self.next_seq
     }
 
-    /// A request by handle.
-    pub fn get(&self, seq: u64) -> Option<&RpcRecord> {
-        self.records.iter().find(|r| r.seq == seq)
+    /// A request by id.
+    pub fn get(&self, uuid: Uuid) -> Option<&RpcRecord> {
+        self.records.iter().find(|r| r.uuid == uuid)
+    }
+
+    /// Removes a request by id.
+    pub fn remove(&mut self, uuid: Uuid) -> Option<RpcRecord> {
+        let i = self.records.iter().position(|r| r.uuid == uuid)?;
+        self.records.remove(i)
     }
 
     /// All requests, oldest first.
@@ -190,11 +191,11 @@ impl RpcBook {
         self.records.iter_mut()
     }
 
-    /// The most recent request to `target` carrying wire id `rpc_id`.
-    pub fn find_mut(&mut self, target: &Target, rpc_id: i32) -> Option<&mut RpcRecord> {
+    /// The most recent request to `device` carrying wire id `rpc_id`.
+    pub fn find_mut(&mut self, device: Uuid, rpc_id: i32) -> Option<&mut RpcRecord> {
         self.records
             .iter_mut()
             .rev()
-            .find(|r| &r.target == target && r.rpc_id == rpc_id)
+            .find(|r| r.device == device && r.rpc_id == rpc_id)
     }
 }

@@ -176,47 +176,240 @@ pub struct TransportLimits {
 }
 
 // ---------------------------------------------------------------------------
-// Interim implementation over the single-gateway platform, so the transport
-// can be built and tried while the tenant model is written. It accepts every
-// CONNECT, grants every filter and answers every publish with PUBACK 0.
-// The tenant model replaces this block.
+// The rules (contract §1, §2, §4, §6, §11).
 // ---------------------------------------------------------------------------
 
-use super::Platform;
+use super::limits::{Buckets, Cost};
+use super::{mask, topics, Attach, Credentials, Platform, Session};
+use serde_json::json;
+use std::collections::BTreeMap;
+use uuid::Uuid;
+
+/// Why a publish was not processed, as the topic handlers report it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Problem {
+    /// The body is not valid JSON (gateway topics).
+    NotJson(String),
+    /// Valid JSON of the wrong shape, a missing required field or no valid
+    /// entries: PUBACK 131 and close.
+    Invalid(String),
+    /// One device's values could not be converted.
+    Conversion(String),
+    /// Invalid input on a device-level topic: close.
+    DeviceInvalid(String),
+    /// A rate limit was hit.
+    RateLimited(String),
+    /// Not a topic ThingsBoard knows.
+    UnknownTopic,
+}
+
+/// What a topic handler works on.
+pub(super) struct Ctx<'a> {
+    /// The publishing session.
+    pub session: SessionId,
+    /// Its device.
+    pub device: Uuid,
+    /// The topic.
+    pub topic: &'a str,
+    /// The payload.
+    pub payload: &'a [u8],
+    /// Receive time.
+    pub now: u64,
+    /// Sub-devices the message named (for QoS 0 notices).
+    pub named: Vec<String>,
+}
+
+/// Filters ThingsBoard grants (§2, §7); anything else is refused.
+const GRANTED_FILTERS: &[&str] = &[
+    topics::GW_ATTRIBUTES,
+    topics::GW_ATTRIBUTES_RESPONSE,
+    topics::GW_RPC,
+    topics::ME_ATTRIBUTES,
+    "v1/devices/me/attributes/response/+",
+    "v1/devices/me/rpc/request/+",
+    "v1/devices/me/rpc/response/+",
+    "v2/a",
+    "v2/a/res/+",
+    "v2/r/req/+",
+    "v2/r/res/+",
+    "v2/fw/response/+/chunk/+",
+    "v2/sw/response/+/chunk/+",
+];
 
 impl Platform {
-    /// Checks a CONNECT's credentials and opens a session for it (ending any
-    /// older session of the same device with an [`Effect::Close`], MQTT 5
-    /// reason 142).
+    /// Checks a CONNECT's credentials (contract §1: the user name as an
+    /// access token; MQTT basic by client id and user name, or client id
+    /// alone) and opens a session for it. An older session of the same
+    /// device is ended with an [`Effect::Close`] (MQTT 5 reason 142); a
+    /// gateway registration of it is dropped.
     pub fn open_session(
         &mut self,
         req: ConnectRequest,
         now: u64,
     ) -> Result<SessionOpened, ConnectRefusal> {
-        self.interim_next_session += 1;
-        let session = SessionId(self.interim_next_session);
-        self.interim_session = Some(session);
-        self.set_broker_connected(true, now);
-        self.log.push(format!(
-            "session {} opened for {:?} from {}",
-            session.0, req.username, req.peer
-        ));
-        Ok(SessionOpened {
+        let who = match &req.username {
+            Some(u) => format!("user name {}", mask(u)),
+            None => format!("client id {:?}", req.client_id),
+        };
+        let device = match self.authenticate(&req) {
+            Ok(id) => id,
+            Err((refusal, why)) => {
+                let unknown_token = refusal == ConnectRefusal::BadCredentials
+                    && why == UNKNOWN_TOKEN
+                    && self.config.accept_any_token;
+                match (&req.username, unknown_token) {
+                    (Some(token), true) if !token.is_empty() => {
+                        self.create_gateway_for_token(&token.clone(), now)
+                    }
+                    _ => {
+                        self.journal(
+                            now,
+                            None,
+                            "",
+                            &[],
+                            format!("CONNECT from {} with {who}: {why}", req.peer),
+                            format!("CONNACK {} (refused)", refusal.code(req.version)),
+                            true,
+                        );
+                        return Err(refusal);
+                    }
+                }
+            }
+        };
+        match self.attach.get(&device).copied() {
+            Some(Attach::Direct(old)) => self.end_session(
+                old,
+                Some(Close {
+                    disconnect_reason: Some(142),
+                }),
+                now,
+                "session taken over by a newer CONNECT with the same credentials",
+            ),
+            Some(Attach::Gateway(gw)) => {
+                if let Some(s) = self.sessions.get_mut(&gw) {
+                    s.sub_devices.remove(&device);
+                }
+            }
+            None => {}
+        }
+        self.next_session += 1;
+        let session = SessionId(self.next_session);
+        self.sessions.insert(
             session,
-            device_name: self.config.gateway_name.clone(),
-            gateway: true,
-        })
+            Session {
+                id: session,
+                device,
+                version: req.version,
+                peer: req.peer.clone(),
+                connected_at: now,
+                last_activity: now,
+                subscriptions: BTreeMap::new(),
+                sub_devices: BTreeMap::new(),
+                gateway_buckets: Buckets::new(&self.limits.gateway_rate_limits, now),
+                device_buckets: Buckets::new(&self.limits.device_rate_limits, now),
+            },
+        );
+        self.attach.insert(device, Attach::Direct(session));
+        let d = self.devices.get_mut(&device).expect("authenticated");
+        d.last_connect_time = Some(now);
+        d.last_activity_time = Some(now);
+        let opened = SessionOpened {
+            session,
+            device_name: d.name.clone(),
+            gateway: d.is_gateway(),
+        };
+        self.log.push(format!(
+            "session {} opened for {:?}{} ({who}, MQTT {}) from {}",
+            session.0,
+            opened.device_name,
+            if opened.gateway { " (gateway)" } else { "" },
+            version_name(req.version),
+            req.peer
+        ));
+        Ok(opened)
+    }
+
+    fn authenticate(&self, req: &ConnectRequest) -> Result<Uuid, (ConnectRefusal, &'static str)> {
+        let password = req.password.as_deref();
+        match req.username.as_deref().filter(|u| !u.is_empty()) {
+            Some(user) => {
+                for d in self.devices.values() {
+                    if let Credentials::MqttBasic {
+                        client_id,
+                        user_name: Some(u),
+                        password: stored,
+                    } = &d.credentials
+                    {
+                        if u == user && client_id.as_ref().is_none_or(|c| *c == req.client_id) {
+                            return match stored {
+                                Some(p) if Some(p.as_bytes()) != password => {
+                                    Err((ConnectRefusal::BadCredentials, "password mismatch"))
+                                }
+                                _ => Ok(d.id),
+                            };
+                        }
+                    }
+                }
+                self.token_owner(user)
+                    .ok_or((ConnectRefusal::BadCredentials, UNKNOWN_TOKEN))
+            }
+            None => self
+                .devices
+                .values()
+                .find(|d| {
+                    matches!(&d.credentials, Credentials::MqttBasic {
+                        client_id: Some(c), user_name: None, ..
+                    } if *c == req.client_id && !c.is_empty())
+                })
+                .map(|d| d.id)
+                .ok_or((
+                    ConnectRefusal::BadCredentials,
+                    "no user name and no MQTT basic credentials for the client id",
+                )),
+        }
     }
 
     /// Answers a SUBSCRIBE: per filter, the granted QoS (at most 1) or
     /// `None` for a refused filter (0x80 under 3.1.1, 0x8F under MQTT 5).
+    /// Subscribing to a device-level RPC request filter sends the requests
+    /// held for the device.
     pub fn subscribe(
         &mut self,
-        _session: SessionId,
+        session: SessionId,
         filters: &[(String, u8)],
-        _now: u64,
+        now: u64,
     ) -> Vec<Option<u8>> {
-        filters.iter().map(|(_, qos)| Some((*qos).min(1))).collect()
+        self.session_activity(session, now);
+        let Some(s) = self.sessions.get_mut(&session) else {
+            return filters.iter().map(|_| None).collect();
+        };
+        let mut flush = false;
+        let mut refused = Vec::new();
+        let answers = filters
+            .iter()
+            .map(|(filter, qos)| {
+                if GRANTED_FILTERS.contains(&filter.as_str()) {
+                    let granted = (*qos).min(1);
+                    s.subscriptions.insert(filter.clone(), granted);
+                    flush |= filter == "v1/devices/me/rpc/request/+" || filter == "v2/r/req/+";
+                    Some(granted)
+                } else {
+                    refused.push(filter.clone());
+                    None
+                }
+            })
+            .collect();
+        let device = s.device;
+        for filter in refused {
+            self.log.push(format!(
+                "session {}: subscription to {filter:?} refused (not a ThingsBoard topic filter)",
+                session.0
+            ));
+        }
+        if flush {
+            self.flush_rpcs(device, now);
+        }
+        answers
     }
 
     /// Handles one PUBLISH from `session` (`pkid` is 0 for QoS 0).
@@ -229,52 +422,257 @@ impl Platform {
         pkid: u16,
         now: u64,
     ) -> Verdict {
-        let out = self.handle(topic, payload, now);
-        self.interim_effects
-            .extend(out.into_iter().map(|o| Effect::Push {
-                session,
-                topic: o.topic,
-                payload: o.payload.into_bytes(),
-            }));
-        Verdict {
-            ack: (qos > 0).then_some(Ack { pkid, reason: 0 }),
-            close: None,
+        let Some(s) = self.sessions.get(&session) else {
+            return Verdict {
+                ack: None,
+                close: Some(Close {
+                    disconnect_reason: None,
+                }),
+            };
+        };
+        let device = s.device;
+        let version = s.version;
+        let (gateway, puback_on_failure) = self
+            .devices
+            .get(&device)
+            .map(|d| (d.is_gateway(), d.info_flag("sendPubackOnValidationFailure")))
+            .unwrap_or((false, false));
+        self.session_activity(session, now);
+        let gateway_topic = topic.starts_with("v1/gateway/");
+        if gateway_topic && !gateway {
+            self.journal(
+                now,
+                Some(session),
+                topic,
+                payload,
+                "gateway topic from a device without the gateway flag".into(),
+                "dropped, no PUBACK".into(),
+                false,
+            );
+            return Verdict {
+                ack: None,
+                close: None,
+            };
         }
+        let mut cx = Ctx {
+            session,
+            device,
+            topic,
+            payload,
+            now,
+            named: Vec::new(),
+        };
+        let result = if gateway_topic {
+            self.gateway_publish(&mut cx)
+        } else {
+            self.device_publish(&mut cx)
+        };
+        let ack = |reason: u8| Some(Ack { pkid, reason });
+        let v5 = version.is_v5();
+        let close = Some(Close {
+            disconnect_reason: None,
+        });
+        let (verdict, problem) = match result {
+            Ok(()) => {
+                let exempt = topic == topics::GW_CONNECT || topic == topics::GW_DISCONNECT;
+                if qos == 0 && gateway_topic && !exempt {
+                    // ThingsBoard's aggregate PUBACK callback on packet id -1.
+                    if v5 {
+                        for name in std::mem::take(&mut cx.named) {
+                            self.push(
+                                session,
+                                topics::GW_DISCONNECT,
+                                &json!({"device": name, "reason": 129}),
+                            );
+                        }
+                    }
+                    self.journal(
+                        now,
+                        Some(session),
+                        topic,
+                        payload,
+                        "QoS 0 publish on a gateway topic (packet id -1)".into(),
+                        format!(
+                            "processed; PUBACK with packet id 65535 and code 128{}",
+                            if v5 {
+                                ", notice reason 129 per device"
+                            } else {
+                                ""
+                            }
+                        ),
+                        false,
+                    );
+                    return Verdict {
+                        ack: Some(Ack {
+                            pkid: 0xFFFF,
+                            reason: 128,
+                        }),
+                        close: None,
+                    };
+                }
+                return Verdict {
+                    ack: if qos > 0 { ack(0) } else { None },
+                    close: None,
+                };
+            }
+            Err(Problem::UnknownTopic) => (
+                Verdict {
+                    ack: if qos > 0 {
+                        ack(if v5 { 144 } else { 0 })
+                    } else {
+                        None
+                    },
+                    close: None,
+                },
+                "unknown topic".to_string(),
+            ),
+            Err(Problem::NotJson(why)) if gateway_topic && (v5 || puback_on_failure) => (
+                Verdict {
+                    ack: ack(153),
+                    close: None,
+                },
+                why,
+            ),
+            Err(Problem::Conversion(why)) if v5 || puback_on_failure => (
+                Verdict {
+                    ack: ack(153),
+                    close: None,
+                },
+                why,
+            ),
+            Err(Problem::NotJson(why) | Problem::DeviceInvalid(why)) if puback_on_failure => (
+                Verdict {
+                    ack: ack(153),
+                    close: None,
+                },
+                why,
+            ),
+            Err(Problem::NotJson(why) | Problem::Conversion(why) | Problem::DeviceInvalid(why)) => {
+                (Verdict { ack: None, close }, why)
+            }
+            Err(Problem::Invalid(why)) => (
+                Verdict {
+                    ack: ack(131),
+                    close,
+                },
+                why,
+            ),
+            Err(Problem::RateLimited(why)) => (
+                Verdict {
+                    ack: if v5 { ack(151) } else { None },
+                    close,
+                },
+                why,
+            ),
+        };
+        let verdict = Verdict {
+            ack: if qos == 0 { None } else { verdict.ack },
+            ..verdict
+        };
+        let mut action = match verdict.ack {
+            Some(a) if v5 => format!("PUBACK {}", a.reason),
+            Some(_) => "PUBACK".to_string(),
+            None => "no PUBACK".to_string(),
+        };
+        if verdict.close.is_some() {
+            action.push_str(", connection closed");
+        }
+        self.journal(
+            now,
+            Some(session),
+            topic,
+            payload,
+            problem,
+            action,
+            verdict.close.is_some(),
+        );
+        if verdict.close.is_some() {
+            // The transport closes the connection after the ack; the
+            // session's sub-devices are deregistered now.
+            self.end_session(session, None, now, "closed after a rejected publish");
+        }
+        verdict
     }
 
-    /// A PINGREQ from `session` (activity for the gateway, and for its
-    /// sub-devices when the gateway has "overwrite activity time").
-    pub fn ping(&mut self, _session: SessionId, _now: u64) {}
+    /// Charges a message to the gateway's sub-device buckets (`gateway`) or
+    /// the session device's own buckets.
+    pub(super) fn charge(&mut self, cx: &Ctx, gateway: bool, cost: Cost) -> Result<(), Problem> {
+        let Some(s) = self.sessions.get_mut(&cx.session) else {
+            return Ok(());
+        };
+        let buckets = if gateway {
+            &mut s.gateway_buckets
+        } else {
+            &mut s.device_buckets
+        };
+        buckets.charge(cost, cx.now).map_err(|e| {
+            Problem::RateLimited(format!(
+                "{} {e}",
+                if gateway {
+                    "gateway (sub-device traffic)"
+                } else {
+                    "device"
+                }
+            ))
+        })
+    }
 
-    /// The connection of `session` is gone: its sub-devices are deregistered.
+    /// A PINGREQ from `session`: activity for its device, and for its
+    /// sub-devices when the gateway has "overwrite activity time".
+    pub fn ping(&mut self, session: SessionId, now: u64) {
+        self.session_activity(session, now);
+    }
+
+    /// The connection of `session` is gone: its sub-devices are deregistered
+    /// (ThingsBoard's `onDevicesDisconnect`). Does nothing for a session the
+    /// platform already ended.
     pub fn close_session(&mut self, session: SessionId, now: u64, why: &str) {
-        if self.interim_session == Some(session) {
-            self.interim_session = None;
-            self.set_broker_connected(false, now);
-            self.close_gateway_session(now, why);
-        }
+        self.end_session(session, None, now, why);
     }
 
     /// The effects left by the calls since the last drain, in order.
     pub fn take_effects(&mut self) -> Vec<Effect> {
-        let mut effects = std::mem::take(&mut self.interim_effects);
-        if let Some(session) = self.interim_session {
-            for o in self.interim_outgoing.drain(..) {
-                effects.push(Effect::Push {
-                    session,
-                    topic: o.topic,
-                    payload: o.payload.into_bytes(),
-                });
-            }
-        }
-        effects
+        std::mem::take(&mut self.effects)
     }
 
-    /// The limits the transport enforces.
+    /// The limits the transport enforces (current values).
     pub fn transport_limits(&self) -> TransportLimits {
         TransportLimits {
-            max_payload_size: super::MAX_PACKET_SIZE,
-            max_inflight_messages: 100,
+            max_payload_size: self.limits.max_payload_size,
+            max_inflight_messages: self.limits.max_inflight_messages,
         }
+    }
+
+    /// The open sessions, by id.
+    pub fn sessions(&self) -> impl Iterator<Item = &Session> {
+        self.sessions.values()
+    }
+
+    /// Closes a session from the REST side (MQTT 5: DISCONNECT with
+    /// `reason`). `false` when there is no such session.
+    pub fn force_close(&mut self, session: SessionId, reason: Option<u8>, now: u64) -> bool {
+        if !self.sessions.contains_key(&session) {
+            return false;
+        }
+        self.end_session(
+            session,
+            Some(Close {
+                disconnect_reason: reason,
+            }),
+            now,
+            "closed through /emulator/sessions",
+        );
+        true
+    }
+}
+
+const UNKNOWN_TOKEN: &str = "unknown access token";
+
+/// `"3.1"`, `"3.1.1"` or `"5"`.
+pub fn version_name(v: MqttVersion) -> &'static str {
+    match v {
+        MqttVersion::V31 => "3.1",
+        MqttVersion::V311 => "3.1.1",
+        MqttVersion::V5 => "5",
     }
 }
