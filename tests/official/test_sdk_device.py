@@ -36,14 +36,15 @@ def test_device_session_limits_telemetry_and_attributes(env):
     ts = int(time.time() * 1000) - 30_000
     assert acked(client, client.send_telemetry({"temperature": 36.7, "label": "ok"})) == [0]
     assert acked(client, client.send_telemetry({"ts": ts, "values": {"humidity": 40}})) == [0]
-    assert acked(client, client.send_attributes({"model": "A1", "fw": "2.0"})) == [0]
+    # "2.0" would be stored as the number 2.0 (ThingsBoard's JSON type cast): a string that stays one.
+    assert acked(client, client.send_attributes({"model": "A1", "fw": "2.0-rc1", "cast": "2.5"})) == [0]
 
     latest = wait_for(lambda: (lambda v: v if len(v) == 3 else None)(
         rest.latest(dev, ["temperature", "label", "humidity"])), 5, "the three time series keys")
     assert latest == {"temperature": 36.7, "label": "ok", "humidity": 40}
     assert [(p["ts"], p["value"]) for p in rest.history(dev, "humidity", ts - 1, ts + 1)] == [(ts, 40)]
     assert wait_for(lambda: (lambda a: a if "fw" in a else None)(rest.attributes(dev, "CLIENT_SCOPE")), 5,
-                    "client attributes") == {"model": "A1", "fw": "2.0"}
+                    "client attributes") == {"model": "A1", "fw": "2.0-rc1", "cast": 2.5}
 
 
 def test_device_request_attributes(env):
