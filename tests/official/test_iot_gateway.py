@@ -211,8 +211,14 @@ def iot(tmp_path_factory):
             raise
         yield {"emu": emu, "rest": rest, "field": field, "gw": gw, "gateway": rest.device_by_name(GATEWAY_NAME)}
         log = gw.log()
-        # The symptoms of hearing its own publishes through a broker (issue 7).
+        # The symptoms of hearing its own publishes through a broker (issue 7): errors on its own RPC replies,
+        # its own getSessionLimits request coming back, anything of its own on a v1/gateway/ topic.
         assert "KeyError: 'method'" not in log and "has no attribute 'get'" not in log, log[-20000:]
+        echoes = [line for line in log.splitlines() if "Unexpected message from topic" in line
+                  and ("getSessionLimits" in line or "'v1/gateway/" in line)]
+        assert not echoes, f"the IoT Gateway heard its own publishes: {echoes[:3]}"
+        assert "Service configuration was successfully retrieved and applied" in log, \
+            "the IoT Gateway never got the answer to its getSessionLimits request"
     finally:
         for stop in reversed(stack):
             try:
@@ -292,6 +298,13 @@ def test_iot_gateway_two_way_rpc_answered_by_the_field_device(iot):
     assert r.json() == {"state": "on", "level": 3}
     device, method, request_id, payload = take(field.rpc_requests, 1, "the request on the field topic")
     assert (device, method) == ("IotSensor1", "getState") and json.loads(payload) == {"verbose": True}
+    # What the platform did with that QoS 0 reply, as ThingsBoard (contract section 4): processed, recorded,
+    # and the MQTT 5 session told with a reason-129 notice on v1/gateway/disconnect (which the SDK only logs).
+    errors = wait_for(lambda: [e for e in iot["emu"].errors() if e["topic"] == "v1/gateway/rpc"], 10,
+                      "the QoS 0 v1/gateway/rpc reply in GET /emulator/errors")
+    assert not any(e["connectionClosed"] for e in errors), errors
+    wait_for(lambda: 'Device "IotSensor1" disconnected with reason 129' in iot["gw"].log(), 10,
+             "the reason-129 notice in the IoT Gateway's log")
 
 
 def test_iot_gateway_answers_its_own_rpc(iot):
