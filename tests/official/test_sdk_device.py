@@ -2,7 +2,9 @@
 (`tb_device_mqtt.TBDeviceMqttClient`, MQTT 5) as the demo device `Test Device
 A1` (token A1_TEST_TOKEN), straight to the emulator's TCP port."""
 
+import json
 import queue
+import threading
 import time
 
 import pytest
@@ -107,6 +109,53 @@ def test_device_client_side_rpc_gets_the_platforms_answer(env):
     client.send_rpc_call("getCurrentTime", {"again": True}, lambda i, c, e: answers.put((i, c, e)))
     second_id, content, _ = take(answers, 10, "the second client-side RPC answer")
     assert content == {"time": 1767225600000} and second_id != request_id
+
+
+def test_device_rpc_in_both_directions_at_once(env):
+    """A client-side call and a server-side call in flight together: request
+    ids on v1/devices/me/rpc/request/<n> belong to one direction each, so
+    each side gets its own answer."""
+    emu, rest, client, dev = env
+    r = requests.put(f"{emu.http}/emulator/client-rpc/whoAmI", json={"answer": "platform"}, timeout=10)
+    assert r.status_code in (200, 204), f"PUT /emulator/client-rpc/whoAmI: {r.status_code} {r.text}"
+    server_calls = queue.Queue()
+    answers = queue.Queue()
+
+    def handler(request_id, content):
+        server_calls.put((request_id, content))
+        if content.get("method") == "whoAreYou":
+            # The device's own call goes out before it answers, with the next number of its own counter.
+            client.send_rpc_call("whoAmI", {}, lambda i, c, e: answers.put((i, c)))
+        client.send_rpc_reply(request_id, {"answer": "device"})
+
+    client.set_server_side_rpc_request_handler(handler)
+    # Line the numbers up: server-side calls until the next server request id is the SDK's next client id
+    # (ThingsBoard numbers a device's RPCs from 0; the SDK's own calls from 1, getSessionLimits first).
+    next_client_id = lambda: client._TBDeviceMqttClient__device_client_rpc_number + 1  # noqa: E731
+    for _ in range(5):
+        assert rest.rpc("twoway", dev, "ping", {}).status_code == 200
+        last_id, _ = take(server_calls, 1, "a ping request")
+        if int(last_id) + 1 >= next_client_id():
+            break
+    result = {}
+    caller = threading.Thread(target=lambda: result.setdefault("r", rest.rpc("twoway", dev, "whoAreYou", {})))
+    caller.start()
+    caller.join(30)
+    assert "r" in result, "the REST call did not return"
+    assert result["r"].status_code == 200 and result["r"].json() == {"answer": "device"}, result["r"].text
+    answer_id, content = take(answers, 10, "the client-side call's answer")
+    assert content == {"answer": "platform"}
+    request_id, content = take(server_calls, 1, "the server-side call")
+    assert content["method"] == "whoAreYou" and server_calls.empty(), "the device's own call never comes back to it"
+    print(f"server request id {request_id}, the SDK's call id {answer_id}")
+
+
+def test_device_claim(env):
+    emu, rest, client, dev = env
+    assert acked(client, client.claim("s3cret", 60_000)) == [0]
+    claims = wait_for(lambda: [c for c in emu.emulator_get("/emulator/claims") if "s3cret" in json.dumps(c)], 5,
+                      "the claim in GET /emulator/claims")
+    assert DEMO_DEVICE in json.dumps(claims), claims
 
 
 def test_device_wrong_token_is_refused(start_emulator, sdk_clients):

@@ -188,3 +188,25 @@ def test_gateway_disconnect_device(env):
     assert seen.empty(), f"an RPC reached a disconnected device: {seen.get()}"
     # The device itself stays.
     assert rest.device_by_name("SDK Pump 7") is not None
+
+
+def test_gateway_rename_and_delete_notices(env):
+    emu, rest, gw = env
+    dev = connect_device(gw, rest, "SDK Pump 8")
+    notices = queue.Queue()
+    # Device-level RPC to the gateway itself (v1/devices/me/rpc/request/<id>).
+    gw.set_server_side_rpc_request_handler(lambda request_id, content: notices.put(content))
+
+    # Rename as a ThingsBoard user does: GET, change the name, POST (additionalInfo keeps lastConnectedGateway).
+    current = rest.ok("GET", f"/api/device/{device_id(dev)}")
+    current["name"] = "SDK Pump 8b"
+    saved = rest.ok("POST", "/api/device", json=current)
+    assert saved["name"] == "SDK Pump 8b" and saved["id"] == dev["id"]
+    assert take(notices, 10, "gateway_device_renamed on v1/devices/me/rpc/request/<id>") == \
+        {"method": "gateway_device_renamed", "params": {"SDK Pump 8": "SDK Pump 8b"}}
+
+    r = rest.request("DELETE", f"/api/device/{device_id(dev)}")
+    assert r.status_code == 200, f"DELETE /api/device: {r.status_code} {r.text}"
+    assert take(notices, 10, "gateway_device_deleted on v1/devices/me/rpc/request/<id>") == \
+        {"method": "gateway_device_deleted", "params": "SDK Pump 8b"}
+    assert rest.device_by_name("SDK Pump 8b") is None
