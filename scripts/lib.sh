@@ -87,5 +87,10 @@ start_emulator() {
   exec {fd}<&-
 }
 
+# Python venvs made by scripts/setup outside the project tree (trunk serve
+# watches it): ThingsBoard's SDK with pytest, and the IoT Gateway.
+export VENV_SDK="${XDG_CACHE_HOME:-$HOME/.cache}/browser-gateway/venv-sdk"
+export VENV_IOTGW="${XDG_CACHE_HOME:-$HOME/.cache}/browser-gateway/venv-iotgw"
+
 # Tools installed by scripts/setup: binaryen 132's wasm-opt first on PATH.
 export PATH="$PWD/tests/e2e/node_modules/.bin:$HOME/.cargo/bin:$PATH"
