@@ -48,19 +48,49 @@ start_broker() {
   log "mosquitto: mqtt://127.0.0.1:$tcp and ws://127.0.0.1:$ws (log: $dir/mosquitto.log)"
 }
 
-# start_emulator DIR TCP_PORT HTTP_PORT: the platform emulator against the broker.
+# start_emulator DIR ARGS...: the platform emulator (EMULATOR_BIN, default the
+# debug build) with ARGS, its log (stderr) in DIR/emulator.log. Reads its ready
+# lines from stdout (mqtt, ws, then http once every listener is bound) with a
+# 30 s deadline, and sets EMULATOR_PID, EMULATOR_MQTT (HOST:PORT),
+# EMULATOR_WS (ws://…) and EMULATOR_HTTP (http://…). The rest of its stdout
+# goes to DIR/emulator.out.
 start_emulator() {
-  local dir=$1 tcp=$2 http=$3 bin=${EMULATOR_BIN:-target/debug/platform-emulator}
-  "$bin" --broker "127.0.0.1:$tcp" --http "127.0.0.1:$http" 2> "$dir/emulator.log" &
-  BG_PIDS+=("$!")
-  local deadline=$((SECONDS + 30))
-  until grep -q 'http listening' "$dir/emulator.log" 2>/dev/null; do
-    kill -0 "${BG_PIDS[-1]}" 2>/dev/null || { cat "$dir/emulator.log" >&2; die "the platform emulator exited"; }
-    [ $SECONDS -lt $deadline ] || { cat "$dir/emulator.log" >&2; die "the platform emulator did not get ready"; }
-    sleep 0.2
+  local dir=$1 bin=${EMULATOR_BIN:-target/debug/platform-emulator}
+  shift
+  mkdir -p "$dir"
+  local fifo="$dir/emulator.stdout" fd line deadline=$((SECONDS + 30))
+  rm -f "$fifo"; mkfifo "$fifo"
+  : > "$dir/emulator.out"
+  "$bin" "$@" > "$fifo" 2> "$dir/emulator.log" &
+  EMULATOR_PID=$!
+  BG_PIDS+=("$EMULATOR_PID")
+  exec {fd}< "$fifo"
+  rm -f "$fifo"
+  EMULATOR_MQTT="" EMULATOR_WS="" EMULATOR_HTTP=""
+  while [ -z "$EMULATOR_HTTP" ] && [ $SECONDS -lt $deadline ] \
+    && IFS= read -r -t $((deadline - SECONDS)) -u "$fd" line; do
+    printf '%s\n' "$line" >> "$dir/emulator.out"
+    case $line in
+      "emulator: mqtt listening on "*) EMULATOR_MQTT=${line#emulator: mqtt listening on } ;;
+      "emulator: ws listening on "*) EMULATOR_WS=${line#emulator: ws listening on } ;;
+      "emulator: http listening on "*) EMULATOR_HTTP=${line#emulator: http listening on } ;;
+    esac
   done
-  log "platform emulator: http://127.0.0.1:$http (log: $dir/emulator.log)"
+  if [ -z "$EMULATOR_HTTP" ]; then
+    exec {fd}<&-
+    tail -20 "$dir/emulator.log" >&2
+    kill -0 "$EMULATOR_PID" 2>/dev/null && die "the platform emulator did not get ready in 30 s" || die "the platform emulator exited"
+  fi
+  # Keep reading its stdout so that it never blocks on a full pipe.
+  cat <&"$fd" >> "$dir/emulator.out" &
+  BG_PIDS+=("$!")
+  exec {fd}<&-
 }
+
+# Python venvs made by scripts/setup outside the project tree (trunk serve
+# watches it): ThingsBoard's SDK with pytest, and the IoT Gateway.
+export VENV_SDK="${XDG_CACHE_HOME:-$HOME/.cache}/browser-gateway/venv-sdk"
+export VENV_IOTGW="${XDG_CACHE_HOME:-$HOME/.cache}/browser-gateway/venv-iotgw"
 
 # Tools installed by scripts/setup: binaryen 132's wasm-opt first on PATH.
 export PATH="$PWD/tests/e2e/node_modules/.bin:$HOME/.cargo/bin:$PATH"

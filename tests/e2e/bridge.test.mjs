@@ -1,17 +1,21 @@
 // The README's setup B: the page connects to a mosquitto bridged to the
-// "ThingsBoard" side (the emulator's broker). Through a bridge the page's own
+// platform emulator's TCP port as it would be to ThingsBoard (one bridge
+// session with the gateway's token). Through a bridge the page's own
 // publishes echo back; they must never be taken for server messages.
 import { test, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { serveApp, launch, openApp, screenshot, slug, connect, startStack, startBridge, until, dev } from './harness.mjs';
+import { serveApp, launch, openApp, screenshot, slug, connect, connectedStatus, startEmulator, startBridge, until, mosquittoPub } from './harness.mjs';
 
-let app, browser, stack, bridge, page;
+const TOKEN = 'bridge-gateway-token';
+let app, browser, emulator, tb, bridge, page;
 
 before(async () => {
   app = await serveApp();
   browser = await launch();
-  stack = await startStack();
-  bridge = await startBridge(stack);
+  // As ThingsBoard: only the gateway's own token is accepted.
+  emulator = await startEmulator({ acceptAnyToken: false, gateways: [TOKEN] });
+  tb = emulator.tb;
+  bridge = await startBridge(emulator, TOKEN);
   page = await openApp(browser, app.url);
 });
 afterEach(async (t) => { await screenshot(page, `bridge-${slug(t.name)}`); });
@@ -19,26 +23,28 @@ after(async () => {
   await browser?.close();
   app?.close();
   bridge?.stop();
-  await stack?.stop();
+  await emulator?.stop();
 });
 
 test('through a bridged mosquitto, devices register, RPCs are answered once, and echoes are not shown as server messages', async () => {
-  await connect(page, { url: bridge.url });
-  await page.getByRole('status', { name: 'Connection status' }).getByText('Connected', { exact: true }).waitFor({ timeout: 10_000 });
+  // The bridge holds the platform session with the gateway token; the page's
+  // own credentials are mosquitto's business (anonymous here).
+  await until('the bridge session at the emulator', async () =>
+    (await tb.sessions()).some((s) => s.deviceName === `Gateway ${TOKEN}`), 20_000);
+  await connect(page, { url: bridge.url, token: 'anything' });
+  await connectedStatus(page).waitFor({ timeout: 10_000 });
   await page.getByLabel('Device name or pattern').fill('Bridged Pump');
   await page.getByLabel('Device type').fill('Pump');
   await page.getByRole('button', { name: 'Add', exact: true }).click();
-  const device = await until('the device across the bridge', async () => {
-    const r = await stack.api(`/api/devices/${dev('Bridged Pump')}`);
-    return r.status === 200 && r.body.connected && r.body;
-  }, 20_000);
+  const device = await until('the device across the bridge', async () =>
+    (await tb.connected()).has('Bridged Pump') && tb.device('Bridged Pump'), 20_000);
   assert.equal(device.type, 'Pump');
 
   await page.getByRole('tablist', { name: 'Device tabs' }).getByRole('tab', { name: 'RPC' }).click();
   await page.getByLabel('Method').fill('getState');
   await page.getByLabel('Rule reply JSON').fill('{"via": "bridge"}');
   await page.getByRole('button', { name: 'Add rule' }).click();
-  const r = await stack.api(`/api/rpc/twoway/${dev('Bridged Pump')}`, { method: 'POST', body: { method: 'getState', params: {} } });
+  const r = await tb.twoway('Bridged Pump', { method: 'getState', params: {} });
   assert.equal(r.status, 200, JSON.stringify(r));
   assert.deepEqual(r.body, { via: 'bridge' });
 
@@ -47,7 +53,7 @@ test('through a bridged mosquitto, devices register, RPCs are answered once, and
   await page.getByLabel('Client attributes JSON').fill('{"firmware": "2.0"}');
   await page.getByRole('button', { name: 'Send attributes' }).click();
   await until('the attribute across the bridge', async () => {
-    const a = await stack.api(`/api/plugins/telemetry/DEVICE/${dev('Bridged Pump')}/values/attributes/CLIENT_SCOPE`);
+    const a = await tb.attributes('Bridged Pump', 'CLIENT_SCOPE');
     return a.status === 200 && a.body.some?.((x) => x.key === 'firmware');
   });
   // Both our RPC reply and the upload come back through the bridge; once the
@@ -60,5 +66,20 @@ test('through a bridged mosquitto, devices register, RPCs are answered once, and
   await page.getByRole('tablist', { name: 'Device tabs' }).getByRole('tab', { name: 'RPC' }).click();
   assert.equal(await page.getByRole('table', { name: 'RPC inbox' }).getByRole('row', { name: /getState/ }).count(), 1);
   assert.equal(await page.getByRole('log', { name: 'Notices' }).count(), 0, 'no decode errors from our own echoes');
+  assert.deepEqual(page.errors, []);
+});
+
+test('malformed JSON from another client of the bridge broker gives a readable notice and the page keeps working', async () => {
+  // ThingsBoard never sends broken JSON, but anything can publish on a broker
+  // in front of it: the page must say so and carry on. (On a topic bridged
+  // only inward: on an outward one the bridge would carry it to the
+  // platform, which closes the bridge session over it, as ThingsBoard does.)
+  await mosquittoPub(bridge.tcp, 'v1/gateway/attributes/response', '{"device": "Bridged Pump", "id": 3, "value": ');
+  const notices = page.getByRole('log', { name: 'Notices' });
+  await notices.getByText(/bad message from the platform: v1\/gateway\/attributes\/response/).waitFor({ timeout: 10_000 });
+  await connectedStatus(page).waitFor();
+  // A real request still works afterwards.
+  const r = await tb.twoway('Bridged Pump', { method: 'getState', params: {} });
+  assert.equal(r.status, 200, JSON.stringify(r));
   assert.deepEqual(page.errors, []);
 });

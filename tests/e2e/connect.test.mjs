@@ -1,28 +1,35 @@
-// The first page: connect through the form and watch the traffic log.
+// The first page: connect through the form to the platform emulator's
+// WebSocket listener, through websockify (README setup A), and be refused.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { serveApp, launch, openApp, screenshot, mosquittoPub, connect, startRelay, startAuthBroker } from './harness.mjs';
+import { serveApp, launch, openApp, screenshot, connect, connectedStatus, startEmulator, startRelay, until } from './harness.mjs';
 
-let app, browser;
-before(async () => { app = await serveApp(); browser = await launch(); });
-after(async () => { await browser?.close(); app?.close(); });
+let app, browser, emulator;
+before(async () => { app = await serveApp(); browser = await launch(); emulator = await startEmulator(); });
+after(async () => { await browser?.close(); app?.close(); await emulator?.stop(); });
 
-test('connects through the form and shows a message published by mosquitto_pub in the log', async () => {
-  const page = await openApp(browser, app.url);
-  await connect(page);
-  const status = page.getByRole('status', { name: 'Connection status' });
-  await status.getByText('Connected', { exact: true }).waitFor({ timeout: 10_000 });
-
+/** Send the gateway device a one-way RPC through the REST API and find it in the page's traffic log. */
+async function rpcShowsInLog(page, token, from) {
   await page.getByRole('tablist', { name: 'Pages' }).getByRole('tab', { name: 'Traffic log' }).click();
-  const payload = JSON.stringify({ device: 'E2E Pump', data: { id: 0, method: 'ping', params: { from: 'mosquitto_pub' } } });
-  await mosquittoPub('v1/gateway/rpc', payload);
-  const row = page.getByRole('list', { name: 'Packets' }).getByRole('button', { name: /in PUBLISH v1\/gateway\/rpc/ });
+  const r = await emulator.tb.oneway(`Gateway ${token}`, { method: 'ping', params: { from } });
+  assert.equal(r.status, 200, JSON.stringify(r));
+  const row = page.getByRole('list', { name: 'Packets' }).getByRole('button', { name: /in PUBLISH v1\/devices\/me\/rpc\/request\// });
   await row.first().waitFor({ timeout: 10_000 });
   await row.first().click();
-  const detail = page.getByRole('region', { name: 'Packet detail' });
-  assert.match(await detail.innerText(), /"from": "mosquitto_pub"/);
+  assert.match(await page.getByRole('region', { name: 'Packet detail' }).innerText(), new RegExp(`"from": "${from}"`));
+}
+
+test('connects through the form to the emulator, which sees a gateway session, and an RPC sent through REST shows in the log', async () => {
+  const page = await openApp(browser, app.url);
+  await connect(page, { url: emulator.wsUrl, token: 'e2e-connect-token' });
+  await connectedStatus(page).waitFor({ timeout: 10_000 });
+  const session = await until('the gateway session at the emulator', async () =>
+    (await emulator.tb.sessions()).find((s) => s.deviceName === 'Gateway e2e-connect-token'));
+  assert.equal(session.gateway, true);
+  await rpcShowsInLog(page, 'e2e-connect-token', 'rest');
   await screenshot(page, 'connect-log');
   assert.deepEqual(page.errors, []);
+  await page.close();
 });
 
 test('a wrong URL gives a readable error, not a blank page', async () => {
@@ -32,44 +39,44 @@ test('a wrong URL gives a readable error, not a blank page', async () => {
   await status.getByText(/must start with ws:\/\/ or wss:\/\//).waitFor({ timeout: 5_000 });
   await screenshot(page, 'wrong-url');
   assert.deepEqual(page.errors, []);
+  await page.close();
 });
 
-test('connects through a websockify relay with the binary subprotocol (README setup A)', async () => {
-  const relay = await startRelay();
+test('connects through a websockify relay to the emulator\'s TCP port with the binary subprotocol (README setup A)', async () => {
+  const relay = await startRelay(emulator.tcp);
   try {
     const page = await openApp(browser, app.url);
-    await connect(page, { url: relay.url, subprotocol: 'binary' });
-    const status = page.getByRole('status', { name: 'Connection status' });
-    await status.getByText('Connected', { exact: true }).waitFor({ timeout: 10_000 });
-    await page.getByRole('tablist', { name: 'Pages' }).getByRole('tab', { name: 'Traffic log' }).click();
-    await mosquittoPub('v1/gateway/attributes', JSON.stringify({ device: 'Relay Pump', data: { via: 'websockify' } }));
-    await page.getByRole('list', { name: 'Packets' })
-      .getByRole('button', { name: /in PUBLISH v1\/gateway\/attributes/ }).first().waitFor({ timeout: 10_000 });
+    await connect(page, { url: relay.url, subprotocol: 'binary', token: 'e2e-relay-token' });
+    await connectedStatus(page).waitFor({ timeout: 10_000 });
+    await rpcShowsInLog(page, 'e2e-relay-token', 'websockify');
     await screenshot(page, 'relay');
     assert.deepEqual(page.errors, []);
+    await page.close();
   } finally {
     relay.stop();
   }
 });
 
-test('a wrong access token is refused with a plain explanation, and no reconnect loop follows', async () => {
-  const broker = await startAuthBroker('gateway-user', 'right-password');
+test('a wrong access token is refused by the emulator with a plain explanation, and no reconnect loop follows', async () => {
+  // Without --accept-any-token the emulator knows one gateway token only.
+  const strict = await startEmulator({ acceptAnyToken: false, gateways: ['right-gateway-token'] });
   try {
     const page = await openApp(browser, app.url);
-    await connect(page, { url: broker.url, token: 'wrong-token' });
+    await connect(page, { url: strict.wsUrl, token: 'wrong-token' });
     const status = page.getByRole('status', { name: 'Connection status' });
     await status.getByText(/not authorized: check the access token/).waitFor({ timeout: 10_000 });
     assert.match(await status.innerText(), /^Closed/, 'a refused token is not retried');
     await screenshot(page, 'refused-token');
+    assert.equal((await strict.tb.sessions()).length, 0);
+    assert.equal(await strict.tb.device('Gateway wrong-token'), null, 'a refused token creates no device');
 
-    // The right credentials (MQTT basic) are accepted.
-    await page.getByLabel('Authentication').selectOption('basic');
-    await page.getByLabel('Username').fill('gateway-user');
-    await page.getByLabel('Password').fill('right-password');
-    await page.getByRole('button', { name: /^(Connect|Reconnect)$/ }).click();
-    await status.getByText('Connected', { exact: true }).waitFor({ timeout: 10_000 });
+    await connect(page, { url: strict.wsUrl, token: 'right-gateway-token' });
+    await connectedStatus(page).waitFor({ timeout: 10_000 });
+    await until('the gateway session', async () =>
+      (await strict.tb.sessions()).some((s) => s.deviceName === 'Gateway right-gateway-token'));
     assert.deepEqual(page.errors, []);
+    await page.close();
   } finally {
-    broker.stop();
+    await strict.stop();
   }
 });

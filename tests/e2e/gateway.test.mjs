@@ -1,25 +1,30 @@
-// The Gateway API end to end: the app in chromium, mosquitto, and the
-// platform emulator playing ThingsBoard, driven as a person would.
+// The Gateway API end to end: the app in chromium connected straight to the
+// platform emulator's WebSocket listener, the emulator playing ThingsBoard,
+// and ThingsBoard's REST API (tb.mjs) checking what arrived, driven as a
+// person would.
 import { test, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { serveApp, launch, openApp, screenshot, slug, connect, startStack, until, dev } from './harness.mjs';
+import { serveApp, launch, openApp, screenshot, slug, connect, connectedStatus, startEmulator, until } from './harness.mjs';
 
-let app, browser, stack, page;
+const TOKEN = 'e2e-gateway-token';
+const GATEWAY = `Gateway ${TOKEN}`;
+let app, browser, emulator, tb, page;
 
 before(async () => {
   app = await serveApp();
   browser = await launch();
-  stack = await startStack();
+  emulator = await startEmulator();
+  tb = emulator.tb;
   page = await openApp(browser, app.url);
-  await connect(page, { url: stack.wsUrl });
-  await page.getByRole('status', { name: 'Connection status' }).getByText('Connected', { exact: true }).waitFor({ timeout: 10_000 });
+  await connect(page, { url: emulator.wsUrl, token: TOKEN });
+  await connectedStatus(page).waitFor({ timeout: 10_000 });
 });
 // Every test leaves a picture of the page as it ended, passed or failed.
 afterEach(async (t) => { await screenshot(page, `gateway-${slug(t.name)}`); });
 after(async () => {
   await browser?.close();
   app?.close();
-  await stack?.stop();
+  await emulator?.stop();
 });
 
 async function addDevice(name, type) {
@@ -32,41 +37,45 @@ async function openTab(name) {
   await page.getByRole('tablist', { name: 'Device tabs' }).getByRole('tab', { name }).click();
 }
 
-test('a device connected from the app appears in the emulator with its type', async () => {
+/** The device named `name` once it exists and is registered in the gateway's session. */
+const registered = (name) => until(`${name} registered at the emulator`, async () =>
+  (await tb.connected()).has(name) && tb.device(name));
+
+test('a device connected from the app appears in the platform with its type, as a device of the gateway', async () => {
   await addDevice('Pump 7', 'Water pump');
-  const device = await until('Pump 7 at the emulator', async () => {
-    const r = await stack.api(`/api/devices/${dev('Pump 7')}`);
-    return r.status === 200 && r.body.connected && r.body;
-  });
+  const device = await registered('Pump 7');
   assert.equal(device.type, 'Water pump');
+  assert.equal(device.id.entityType, 'DEVICE');
+  const gateway = await tb.device(GATEWAY);
+  assert.equal(gateway.additionalInfo?.gateway, true);
   await page.getByRole('region', { name: 'Device Pump 7' }).getByText('connected', { exact: true }).waitFor();
 });
 
-test('telemetry and client attributes sent from the app arrive at the emulator', async () => {
+test('telemetry and client attributes sent from the app arrive in the platform', async () => {
   await openTab('Telemetry');
   await page.getByLabel('Key 1').fill('temperature');
   await page.getByLabel('Value 1').fill('21.5');
   await page.getByRole('button', { name: 'Send telemetry' }).click();
-  const ts = await until('temperature at the emulator', async () => {
-    const r = await stack.api(`/api/plugins/telemetry/DEVICE/${dev('Pump 7')}/values/timeseries?keys=temperature`);
-    return r.status === 200 && r.body.temperature?.[0];
+  const ts = await until('temperature in the platform', async () => {
+    const r = await tb.timeseries('Pump 7', 'temperature');
+    return r.status === 200 && r.body.temperature?.[0]?.value != null && r.body.temperature[0];
   });
   assert.equal(Number(ts.value), 21.5);
 
   await openTab('Attributes');
   await page.getByLabel('Client attributes JSON').fill('{"firmware": "1.4.2"}');
   await page.getByRole('button', { name: 'Send attributes' }).click();
-  const attr = await until('firmware at the emulator', async () => {
-    const r = await stack.api(`/api/plugins/telemetry/DEVICE/${dev('Pump 7')}/values/attributes/CLIENT_SCOPE?keys=firmware`);
+  const attr = await until('firmware in the platform', async () => {
+    const r = await tb.attributes('Pump 7', 'CLIENT_SCOPE', 'firmware');
     return r.status === 200 && r.body.find?.((a) => a.key === 'firmware');
   });
   assert.equal(attr.value, '1.4.2');
 });
 
-test('a shared-attribute update posted to the emulator reaches the app, and a request is answered', async () => {
+test('a shared attribute saved through the REST API reaches the app, and a request is answered', async () => {
   await openTab('Attributes');
-  const r = await stack.api(`/api/plugins/telemetry/DEVICE/${dev('Pump 7')}/attributes/SHARED_SCOPE`, { method: 'POST', body: { setpoint: 42 } });
-  assert.ok(r.status < 300, JSON.stringify(r));
+  const r = await tb.saveShared('Pump 7', { setpoint: 42 });
+  assert.equal(r.status, 200, JSON.stringify(r));
   const table = page.getByRole('table', { name: 'Shared attribute values' });
   await table.getByRole('row', { name: /setpoint 42/ }).waitFor({ timeout: 10_000 });
 
@@ -80,9 +89,9 @@ test('a shared-attribute update posted to the emulator reaches the app, and a re
   await page.getByRole('list', { name: 'Attribute answers' }).getByText('not found').waitFor({ timeout: 10_000 });
 });
 
-test('a two-way RPC posted to the emulator is answered by hand in the app and the REST call returns the reply', async () => {
+test('a two-way RPC posted to the REST API is answered by hand in the app and the REST call returns the reply', async () => {
   await openTab('RPC');
-  const call = stack.api(`/api/rpc/twoway/${dev('Pump 7')}`, { method: 'POST', body: { method: 'getState', params: { verbose: true } } });
+  const call = tb.twoway('Pump 7', { method: 'getState', params: { verbose: true } });
   const inbox = page.getByRole('table', { name: 'RPC inbox' });
   await inbox.getByRole('row', { name: /getState/ }).waitFor({ timeout: 10_000 });
   await page.getByLabel('Reply JSON', { exact: true }).fill('{"state": "running", "rpm": 1200}');
@@ -92,26 +101,23 @@ test('a two-way RPC posted to the emulator is answered by hand in the app and th
   assert.deepEqual(r.body, { state: 'running', rpm: 1200 });
 });
 
-test('after mosquitto restarts, the app reconnects, re-registers its devices, and still gets RPCs', async () => {
-  const before = Date.now();
-  await stack.stopBroker();
-  await page.getByRole('status', { name: 'Connection status' }).getByText(/Reconnecting in \d+ s/).waitFor({ timeout: 10_000 });
-  await stack.startBroker();
-  await page.getByRole('status', { name: 'Connection status' }).getByText('Connected', { exact: true }).waitFor({ timeout: 30_000 });
-  // The emulator cannot see the gateway's session drop through the broker;
-  // a fresh registration after the restart shows as a newer lastConnectTime.
-  await until('Pump 7 registered again at the emulator', async () => {
-    const r = await stack.api(`/api/devices/${dev('Pump 7')}`);
-    return r.status === 200 && r.body.connected && r.body.lastConnectTime > before;
-  }, 30_000);
+test('after the emulator restarts, the app reconnects, registers its devices again, and still gets RPCs', async () => {
+  await emulator.stop();
+  const status = page.getByRole('status', { name: 'Connection status' });
+  await status.getByText(/Reconnecting in \d+ s/).waitFor({ timeout: 10_000 });
+  // A restarted emulator has an empty tenant: what it knows afterwards, the
+  // app told it after reconnecting.
+  await emulator.restart();
+  await connectedStatus(page).waitFor({ timeout: 30_000 });
+  const device = await until('Pump 7 registered again', async () =>
+    (await tb.connected()).has('Pump 7') && tb.device('Pump 7'), 30_000);
+  assert.equal(device.type, 'Water pump', 'registered again with its type');
 
   await page.getByLabel('Method').fill('ping');
   await page.getByLabel('Answer with').selectOption('echo');
   await page.getByRole('button', { name: 'Add rule' }).click();
-  const r = await until('the RPC after the restart to be answered', async () => {
-    const res = await stack.api(`/api/rpc/twoway/${dev('Pump 7')}`, { method: 'POST', body: { method: 'ping', params: { n: 1 }, timeout: 5000 } });
-    return res.status === 200 && res;
-  }, 30_000);
+  const r = await tb.twoway('Pump 7', { method: 'ping', params: { n: 1 }, timeout: 5000 });
+  assert.equal(r.status, 200, JSON.stringify(r));
   assert.deepEqual(r.body, { n: 1 });
   assert.deepEqual(page.errors, []);
 });
@@ -124,8 +130,8 @@ test('the gateway itself: session limits after connecting, its own telemetry, an
   await gateway.getByLabel('Key 1').fill('uptime');
   await gateway.getByLabel('Value 1').fill('42');
   await gateway.getByRole('button', { name: 'Send telemetry' }).click();
-  await until('the gateway telemetry at the emulator', async () => {
-    const r = await stack.api('/api/gateway/values/timeseries?keys=uptime');
+  await until('the gateway telemetry in the platform', async () => {
+    const r = await tb.timeseries(GATEWAY, 'uptime');
     return r.status === 200 && Number(r.body.uptime?.[0]?.value) === 42;
   });
 
@@ -133,25 +139,36 @@ test('the gateway itself: session limits after connecting, its own telemetry, an
   await gateway.getByLabel('Method').fill('getVersion');
   await gateway.getByLabel('Rule reply JSON').fill('{"version": "browser-gateway"}');
   await gateway.getByRole('button', { name: 'Add rule' }).click();
-  const r = await stack.api('/api/gateway/rpc/twoway', { method: 'POST', body: { method: 'getVersion', params: {} } });
+  const r = await tb.twoway(GATEWAY, { method: 'getVersion', params: {} });
   assert.equal(r.status, 200, JSON.stringify(r));
   assert.deepEqual(r.body, { version: 'browser-gateway' });
 });
 
-test('a device renamed on the server is followed: the next publish uses the new name', async () => {
+test('a device renamed through the REST API is followed: the next publish uses the new name', async () => {
   await page.getByRole('tablist', { name: 'Pages' }).getByRole('tab', { name: 'Devices' }).click();
-  const renamed = await stack.api(`/api/devices/${dev('Pump 7')}/rename`, { method: 'POST', body: { name: 'Pump 7 (hall)' } });
+  const renamed = await tb.rename('Pump 7', 'Pump 7 (hall)');
   assert.equal(renamed.status, 200, JSON.stringify(renamed));
+  assert.equal(renamed.body.name, 'Pump 7 (hall)');
   await page.getByRole('list', { name: 'Device list' }).getByText('renamed to Pump 7 (hall)').waitFor({ timeout: 10_000 });
   await page.getByRole('button', { name: 'Open Pump 7 (hall)' }).click();
   await page.getByRole('tablist', { name: 'Device tabs' }).getByRole('tab', { name: 'Telemetry' }).click();
   await page.getByLabel('Key 1').fill('flow');
   await page.getByLabel('Value 1').fill('7.5');
   await page.getByRole('button', { name: 'Send telemetry' }).click();
-  await until('flow on the new name at the emulator', async () => {
-    const r = await stack.api(`/api/plugins/telemetry/DEVICE/${dev('Pump 7 (hall)')}/values/timeseries?keys=flow`);
+  await until('flow on the new name in the platform', async () => {
+    const r = await tb.timeseries('Pump 7 (hall)', 'flow');
     return r.status === 200 && Number(r.body.flow?.[0]?.value) === 7.5;
   });
-  const old = await stack.api(`/api/devices/${dev('Pump 7')}`);
-  assert.equal(old.status, 404, 'publishing must not recreate the old name');
+  assert.equal(await tb.device('Pump 7'), null, 'publishing must not recreate the old name');
+});
+
+test('a device deleted through the REST API is shown as deleted in the app', async () => {
+  await addDevice('Doomed 1', 'Pump');
+  await registered('Doomed 1');
+  const r = await tb.remove('Doomed 1');
+  assert.equal(r.status, 200, JSON.stringify(r));
+  await page.getByRole('list', { name: 'Device list' }).getByRole('listitem').filter({ hasText: 'Doomed 1' })
+    .getByText('deleted', { exact: true }).waitFor({ timeout: 10_000 });
+  assert.equal(await tb.device('Doomed 1'), null);
+  assert.deepEqual(page.errors, []);
 });

@@ -1,13 +1,19 @@
 // Shared by the end-to-end tests: serves the built app, launches Debian's
-// chromium through playwright-core, and talks to mosquitto and the emulator.
-// The environment comes from scripts/test: BG_DIST, BG_WS_URL, BG_TCP_PORT,
-// BG_EMULATOR_URL, BG_LOG_DIR.
+// chromium through playwright-core, and starts the platform emulator (the
+// MQTT server the page connects to, and ThingsBoard's REST API), websockify
+// and mosquitto on free loopback ports.
+// The environment comes from scripts/test: BG_DIST (the built app),
+// BG_EMULATOR_BIN (the platform-emulator binary), BG_MOSQUITTO.
 import { createServer } from 'node:http';
 import { readFile, mkdir } from 'node:fs/promises';
 import { extname, join, normalize } from 'node:path';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { createServer as netServer, connect as netConnect } from 'node:net';
+import { tmpdir } from 'node:os';
 import { promisify } from 'node:util';
 import { chromium } from 'playwright-core';
+import { rest } from './tb.mjs';
 
 const run = promisify(execFile);
 
@@ -25,10 +31,9 @@ for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGPIPE']) {
 process.on('exit', () => { for (const c of children) c.kill(); });
 
 export const env = {
-  dist: must('BG_DIST'),
-  wsUrl: must('BG_WS_URL'),
-  tcpPort: must('BG_TCP_PORT'),
-  emulator: process.env.BG_EMULATOR_URL,
+  get dist() { return must('BG_DIST'); },
+  emulatorBin: process.env.BG_EMULATOR_BIN ?? new URL('../../target/debug/platform-emulator', import.meta.url).pathname,
+  mosquitto: process.env.BG_MOSQUITTO ?? 'mosquitto',
   shots: new URL('./screenshots/', import.meta.url).pathname,
 };
 
@@ -90,22 +95,9 @@ export async function screenshot(page, name) {
   await page.screenshot({ path: join(env.shots, `${name}.png`) });
 }
 
-/** Publish with the real mosquitto_pub to the test broker. */
-export async function mosquittoPub(topic, message, extra = [], port = env.tcpPort) {
-  await run('mosquitto_pub', ['-h', '127.0.0.1', '-p', String(port), '-q', '1', '-t', topic, '-m', message, ...extra]);
-}
-
-/** Publish every line of `lines` as one message with the real mosquitto_pub (-l). */
-export async function mosquittoPubLines(topic, lines, port = env.tcpPort) {
-  const { spawn } = await import('node:child_process');
-  const proc = spawn('mosquitto_pub', ['-h', '127.0.0.1', '-p', String(port), '-q', '1', '-t', topic, '-l'], { stdio: ['pipe', 'ignore', 'inherit'] });
-  const done = new Promise((ok, fail) => proc.on('exit', (code) => (code === 0 ? ok() : fail(new Error(`mosquitto_pub exited ${code}`)))));
-  proc.stdin.end(lines.join('\n') + '\n');
-  await done;
-}
-
-/** Fill the connect form and connect; waits for "Connected". */
-export async function connect(page, { url = env.wsUrl, token = 'e2e-gateway-token', subprotocol = 'mqtt', profile, remember } = {}) {
+/** Fill the connect form and connect (the caller waits for the outcome). */
+export async function connect(page, { url, token = 'e2e-gateway-token', subprotocol = 'mqtt', profile, remember } = {}) {
+  if (!url) throw new Error('connect: no url');
   if (profile) await page.getByLabel('Profile name').fill(profile);
   await page.getByLabel('URL').fill(url);
   await page.getByLabel('Subprotocol').selectOption(subprotocol);
@@ -115,23 +107,9 @@ export async function connect(page, { url = env.wsUrl, token = 'e2e-gateway-toke
   await page.getByRole('button', { name: /^(Connect|Reconnect)$/ }).click();
 }
 
-/** Start Debian's websockify relaying a free loopback port to the broker's TCP port. */
-export async function startRelay() {
-  const { spawn } = await import('node:child_process');
-  const { createServer: netServer, connect: netConnect } = await import('node:net');
-  const port = await new Promise((ok) => { const s = netServer().listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => ok(p)); }); });
-  const proc = track(spawn('websockify', [`127.0.0.1:${port}`, `127.0.0.1:${env.tcpPort}`], { stdio: ['ignore', 'ignore', 'pipe'] }));
-  let log = '';
-  proc.stderr.on('data', (d) => { log += d; });
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const up = await new Promise((ok) => { const c = netConnect(port, '127.0.0.1', () => { c.end(); ok(true); }); c.on('error', () => ok(false)); });
-    if (up) break;
-    if (Date.now() > deadline || proc.exitCode !== null) throw new Error(`websockify did not start: ${log}`);
-    await new Promise((ok) => setTimeout(ok, 100));
-  }
-  return { url: `ws://127.0.0.1:${port}`, stop: () => proc.kill() };
-}
+/** The status line's "Connected", to wait for. */
+export const connectedStatus = (page) =>
+  page.getByRole('status', { name: 'Connection status' }).getByText('Connected', { exact: true });
 
 /** Wait until `probe()` returns a truthy value, polling every 100 ms, failing after `ms`. */
 export async function until(what, probe, ms = 10_000) {
@@ -144,112 +122,109 @@ export async function until(what, probe, ms = 10_000) {
   }
 }
 
-async function freePort() {
-  const { createServer: netServer } = await import('node:net');
+/** A TCP port on loopback that nothing listens on now. */
+export async function freePort() {
   return new Promise((ok) => { const s = netServer().listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => ok(p)); }); });
 }
 
 async function portOpen(port) {
-  const { connect: netConnect } = await import('node:net');
   return new Promise((ok) => { const c = netConnect(port, '127.0.0.1', () => { c.end(); ok(true); }); c.on('error', () => ok(false)); });
 }
 
 /**
- * A broker and a platform emulator of this test file's own, on free ports,
- * so a test may restart the broker. BG_EMULATOR_BIN names the emulator binary.
+ * The platform emulator (BG_EMULATOR_BIN) on free loopback ports: MQTT over
+ * TCP, MQTT over WebSocket (what the page connects to) and the REST API.
+ * It is ready when it has printed its three "listening" lines on stdout.
+ *
+ * Options: `acceptAnyToken` (default true: any token at CONNECT becomes a
+ * gateway device "Gateway TOKEN"), `gateways` (tokens passed as --gateway),
+ * `args` (more flags).
+ *
+ * Resolves to { tcp, ws, http, wsUrl, url, tb (the REST client of tb.mjs),
+ * log() (its stderr so far), stop(), restart() (stop, then start again on the
+ * same ports, with an empty tenant as a restarted emulator has) }.
  */
-export async function startStack() {
-  const { spawn } = await import('node:child_process');
-  const { writeFile, readFile: read, mkdtemp } = await import('node:fs/promises');
-  const { tmpdir } = await import('node:os');
-  const dir = await mkdtemp(join(tmpdir(), 'bg-e2e-'));
-  const tcp = await freePort();
-  const ws = await freePort();
-  const http = await freePort();
-  const template = await read(new URL('../../mosquitto/mosquitto.conf.in', import.meta.url), 'utf8');
-  const conf = join(dir, 'mosquitto.conf');
-  await writeFile(conf, template.replace('@TCP_PORT@', tcp).replace('@WS_PORT@', ws));
-  const stack = { dir, tcp, ws, http, wsUrl: `ws://127.0.0.1:${ws}`, emulatorUrl: `http://127.0.0.1:${http}` };
-  stack.startBroker = async () => {
-    stack.broker = track(spawn(process.env.BG_MOSQUITTO ?? 'mosquitto', ['-c', conf], { stdio: 'ignore' }));
-    await until('mosquitto to listen', async () => (await portOpen(tcp)) && (await portOpen(ws)));
-  };
-  stack.stopBroker = async () => {
-    const exited = new Promise((ok) => stack.broker.once('exit', ok));
-    stack.broker.kill();
-    await exited;
-  };
-  await stack.startBroker();
-  const bin = process.env.BG_EMULATOR_BIN ?? new URL('../../target/debug/platform-emulator', import.meta.url).pathname;
-  stack.emulator = track(spawn(bin, ['--broker', `127.0.0.1:${tcp}`, '--http', `127.0.0.1:${http}`], { stdio: ['ignore', 'ignore', 'pipe'] }));
-  stack.emulatorLog = '';
-  stack.emulator.stderr.on('data', (d) => { stack.emulatorLog += d; });
-  await until('the emulator to get ready', async () => stack.emulatorLog.includes('http listening'), 20_000);
-  stack.stop = async () => { stack.emulator.kill(); await stack.stopBroker().catch(() => {}); };
-  /** Call the emulator's HTTP API; resolves to { status, body }. */
-  stack.api = async (path, { method = 'GET', body } = {}) => {
-    const res = await fetch(stack.emulatorUrl + path, {
-      method, headers: body === undefined ? {} : { 'content-type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
+export async function startEmulator({ acceptAnyToken = true, gateways = [], args = [] } = {}) {
+  const emu = { tcp: 0, ws: 0, http: 0, stderr: '' };
+  const start = async () => {
+    const argv = ['--mqtt', `127.0.0.1:${emu.tcp}`, '--ws', `127.0.0.1:${emu.ws}`, '--http', `127.0.0.1:${emu.http}`,
+      ...gateways.flatMap((g) => ['--gateway', g]), ...(acceptAnyToken ? ['--accept-any-token'] : []), ...args];
+    const proc = track(spawn(env.emulatorBin, argv, { stdio: ['ignore', 'pipe', 'pipe'] }));
+    emu.proc = proc;
+    proc.stderr.on('data', (d) => { emu.stderr += d; });
+    const exited = new Promise((ok) => proc.once('exit', (code, signal) => ok({ code, signal })));
+    emu.exited = exited;
+    // The ready lines, in order, http last:
+    //   emulator: mqtt listening on 127.0.0.1:P
+    //   emulator: ws listening on ws://127.0.0.1:P
+    //   emulator: http listening on http://127.0.0.1:P
+    const ready = new Promise((ok, fail) => {
+      const lines = createInterface({ input: proc.stdout });
+      lines.on('line', (line) => {
+        const m = /^emulator: (mqtt|ws|http) listening on (?:\w+:\/\/)?([^\s]+?):(\d+)\/?$/.exec(line.trim());
+        if (!m) return;
+        emu[m[1] === 'mqtt' ? 'tcp' : m[1]] = Number(m[3]);
+        if (m[1] === 'http') ok();
+      });
+      exited.then(({ code, signal }) => fail(new Error(`the emulator exited (${code ?? signal}) before it was ready:\n${emu.stderr}`)));
     });
-    const text = await res.text();
-    let parsed = text;
-    try { parsed = JSON.parse(text); } catch { /* not JSON */ }
-    return { status: res.status, body: parsed };
+    const timeout = new Promise((_, fail) => setTimeout(() => fail(new Error(`the emulator was not ready in 20 s:\n${emu.stderr}`)), 20_000).unref());
+    await Promise.race([ready, timeout]);
+    emu.wsUrl = `ws://127.0.0.1:${emu.ws}`;
+    emu.url = `http://127.0.0.1:${emu.http}`;
+    emu.tb ??= rest(emu.url);
   };
-  return stack;
+  emu.stop = async () => {
+    if (emu.proc.exitCode !== null || emu.proc.signalCode !== null) return;
+    emu.proc.kill('SIGTERM');
+    await emu.exited;
+  };
+  emu.restart = async () => { await emu.stop(); await start(); };
+  emu.log = () => emu.stderr;
+  await start();
+  return emu;
 }
 
-/** The path segment of a device name in the emulator's API. */
-export const dev = (name) => encodeURIComponent(name);
+/** Start Debian's websockify relaying a free loopback port to `tcpPort` (README setup A). */
+export async function startRelay(tcpPort) {
+  const port = await freePort();
+  const proc = track(spawn('websockify', [`127.0.0.1:${port}`, `127.0.0.1:${tcpPort}`], { stdio: ['ignore', 'ignore', 'pipe'] }));
+  let log = '';
+  proc.stderr.on('data', (d) => { log += d; });
+  await until('websockify to listen', async () => {
+    if (proc.exitCode !== null) throw new Error(`websockify exited: ${log}`);
+    return portOpen(port);
+  });
+  return { url: `ws://127.0.0.1:${port}`, stop: () => proc.kill() };
+}
 
 /**
- * A mosquitto that refuses anonymous clients and knows one user, as a
- * ThingsBoard refusing a wrong token would (CONNACK 5). Resolves to its
- * websockets URL and a stop function.
+ * A mosquitto bridged to the emulator's TCP port with mosquitto/bridge.conf.in
+ * (the README's setup B, the emulator standing for ThingsBoard): browsers
+ * connect to its websockets listener, and one bridge session with the
+ * gateway token `token` carries the gateway topics upstream. Resolves to
+ * { url, tcp (its local plain listener), stop }.
  */
-export async function startAuthBroker(user, password) {
-  const { spawn, execFileSync } = await import('node:child_process');
+export async function startBridge(emulator, token) {
   const { writeFile, mkdtemp } = await import('node:fs/promises');
-  const { tmpdir } = await import('node:os');
-  const dir = await mkdtemp(join(tmpdir(), 'bg-auth-'));
-  const ws = await freePort();
+  const dir = await mkdtemp(join(tmpdir(), 'bg-bridge-'));
   const tcp = await freePort();
-  const passwords = join(dir, 'passwords');
-  await writeFile(passwords, '');
-  execFileSync('mosquitto_passwd', ['-b', passwords, user, password]);
-  // Started as root, mosquitto reads the password file after dropping to its
-  // own user: let that user reach it.
-  const { chmod } = await import('node:fs/promises');
-  await chmod(dir, 0o755);
-  await chmod(passwords, 0o644);
-  const conf = join(dir, 'mosquitto.conf');
-  await writeFile(conf, [
-    'per_listener_settings false', 'allow_anonymous false', `password_file ${passwords}`,
-    // mosquitto 2.0.11 will not start with a websockets listener alone.
-    'persistence false', 'log_dest stderr', `listener ${tcp} 127.0.0.1`, `listener ${ws}`, 'protocol websockets', '',
-  ].join('\n'));
-  const proc = track(spawn(process.env.BG_MOSQUITTO ?? 'mosquitto', ['-c', conf], { stdio: 'ignore' }));
-  await until('the auth broker to listen', () => portOpen(ws));
-  return { url: `ws://127.0.0.1:${ws}`, stop: () => proc.kill() };
+  const ws = await freePort();
+  const template = await readFile(new URL('../../mosquitto/bridge.conf.in', import.meta.url), 'utf8');
+  const conf = join(dir, 'bridge.conf');
+  await writeFile(conf, template.replace('@TCP_PORT@', tcp).replace('@WS_PORT@', ws)
+    .replace('@UPSTREAM_PORT@', emulator.tcp).replace('@GATEWAY_TOKEN@', token));
+  let log = '';
+  const proc = track(spawn(env.mosquitto, ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] }));
+  proc.stderr.on('data', (d) => { log += d; });
+  await until('the bridge broker to listen', async () => {
+    if (proc.exitCode !== null) throw new Error(`mosquitto exited: ${log}`);
+    return (await portOpen(tcp)) && (await portOpen(ws));
+  });
+  return { url: `ws://127.0.0.1:${ws}`, tcp, log: () => log, stop: () => proc.kill() };
 }
 
-/**
- * A second mosquitto bridged to `stack`'s broker with mosquitto/bridge.conf.in
- * (the README's setup B): browsers connect to its websockets listener, and
- * the gateway topics cross the bridge to the emulator. Resolves to its URL
- * and a stop function.
- */
-export async function startBridge(stack) {
-  const { spawn } = await import('node:child_process');
-  const { writeFile, readFile: read } = await import('node:fs/promises');
-  const tcp = await freePort();
-  const ws = await freePort();
-  const template = await read(new URL('../../mosquitto/bridge.conf.in', import.meta.url), 'utf8');
-  const conf = join(stack.dir, 'bridge.conf');
-  await writeFile(conf, template.replace('@TCP_PORT@', tcp).replace('@WS_PORT@', ws)
-    .replace('@UPSTREAM_PORT@', stack.tcp).replace('@GATEWAY_TOKEN@', 'bridge-gateway-token'));
-  const proc = track(spawn(process.env.BG_MOSQUITTO ?? 'mosquitto', ['-c', conf], { stdio: 'ignore' }));
-  await until('the bridge broker to listen', async () => (await portOpen(tcp)) && (await portOpen(ws)));
-  return { url: `ws://127.0.0.1:${ws}`, stop: () => proc.kill() };
+/** Publish with the real mosquitto_pub to the broker on `port`. */
+export async function mosquittoPub(port, topic, message) {
+  await run('mosquitto_pub', ['-h', '127.0.0.1', '-p', String(port), '-q', '1', '-t', topic, '-m', message]);
 }
