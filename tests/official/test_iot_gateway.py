@@ -2,10 +2,10 @@
 the emulator, with its MQTT connector subscribed to a local mosquitto where
 this test plays the field devices (paho-mqtt).
 
-The gateway starts slowly (it imports every connector and waits for its
-session limits), so the scenario shares one emulator, one mosquitto and one
-gateway across this module's tests; every test uses devices of its own, and
-they run in file order (the rename last). Deadlines are generous.
+Each test starts its own emulator, mosquitto and IoT Gateway (config files in
+a temp dir, connected_devices.json removed). The gateway starts slowly on a
+busy machine (it imports its connectors and waits for its session limits), so
+the deadlines are generous.
 """
 
 import json
@@ -175,7 +175,7 @@ class IotGateway:
         self._log.close()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def iot(tmp_path_factory):
     if not GATEWAY_BIN.exists():
         pytest.fail(f"no IoT Gateway at {GATEWAY_BIN}: run scripts/setup")
@@ -206,6 +206,9 @@ def iot(tmp_path_factory):
             # Its MQTT connector is subscribed once mosquitto shows its client: wait for its log line.
             wait_for(lambda: "subscription success to topic field/+/connect" in gw.log(), SLOW,
                      "the IoT Gateway's MQTT connector subscribed on mosquitto (its log line)")
+            # Its attribute and RPC callbacks are in place only once it says "Gateway started." (a shared
+            # update that arrives earlier is dropped by the gateway itself, as with ThingsBoard).
+            wait_for(lambda: "Gateway started." in gw.log(), SLOW, "the IoT Gateway's \"Gateway started.\" log line")
         except AssertionError:
             print(gw.log()[-20000:])
             raise
