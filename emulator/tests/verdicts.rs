@@ -3,8 +3,8 @@
 //! sees them on the wire, each over TCP and over WebSocket, under MQTT 3.1.1
 //! and 5: PUBACK reason codes and packet ids, which verdicts close the
 //! connection, QoS 0 on a gateway topic, rate limits and `getSessionLimits`,
-//! sub-device expiry, the server's push packet ids, rename/delete notices,
-//! and no echo of a client's own publishes.
+//! sub-device expiry, the QoS and packet ids of server pushes, rename and
+//! delete notices, and no echo of a client's own publishes.
 //!
 //! rumqttc 0.25 (3.1.1 and 5) is the client wherever it shows what arrived;
 //! the QoS 0 test and the PINGREQ-only gateway speak raw MQTT bytes (rumqttc
@@ -378,23 +378,40 @@ impl Client {
         self.handle.publish(topic, qos, payload).await
     }
 
+    /// Subscribes at QoS 1 and waits for the SUBACK.
     async fn subscribe(&mut self, filters: &[&str]) {
+        self.subscribe_at(filters, 1).await
+    }
+
+    /// Subscribes at `qos` (0 or 1) and waits for the SUBACK.
+    async fn subscribe_at(&mut self, filters: &[&str], qos: u8) {
         match &self.handle {
-            Handle::V311(c) => c
-                .subscribe_many(filters.iter().map(|f| {
-                    rumqttc::SubscribeFilter::new(f.to_string(), rumqttc::QoS::AtLeastOnce)
-                }))
+            Handle::V311(c) => {
+                use rumqttc::{QoS, SubscribeFilter};
+                let qos = if qos == 0 {
+                    QoS::AtMostOnce
+                } else {
+                    QoS::AtLeastOnce
+                };
+                c.subscribe_many(
+                    filters
+                        .iter()
+                        .map(|f| SubscribeFilter::new(f.to_string(), qos)),
+                )
                 .await
-                .unwrap(),
-            Handle::V5(c) => c
-                .subscribe_many(filters.iter().map(|f| {
-                    rumqttc::v5::mqttbytes::v5::Filter::new(
-                        f.to_string(),
-                        rumqttc::v5::mqttbytes::QoS::AtLeastOnce,
-                    )
-                }))
-                .await
-                .unwrap(),
+                .unwrap()
+            }
+            Handle::V5(c) => {
+                use rumqttc::v5::mqttbytes::{v5::Filter, QoS};
+                let qos = if qos == 0 {
+                    QoS::AtMostOnce
+                } else {
+                    QoS::AtLeastOnce
+                };
+                c.subscribe_many(filters.iter().map(|f| Filter::new(f.to_string(), qos)))
+                    .await
+                    .unwrap()
+            }
         }
         self.expect("SUBACK", |e| matches!(e, Ev::SubAck).then_some(()))
             .await;
@@ -427,16 +444,20 @@ impl Client {
 
     /// The next server push on `topic` (QoS 1), with its packet id.
     async fn push(&mut self, topic: &str) -> (u16, Value) {
+        let (qos, pkid, v) = self.push_any(topic).await;
+        assert_eq!(qos, 1, "push on {topic}: {v}");
+        (pkid, v)
+    }
+
+    /// The next server push on `topic`: (QoS, packet id, body).
+    async fn push_any(&mut self, topic: &str) -> (u8, u16, Value) {
         self.expect(&format!("a push on {topic}"), |e| match e {
             Ev::Publish {
                 topic: t,
                 qos,
                 pkid,
                 payload,
-            } if t == topic => {
-                assert_eq!(*qos, 1, "pushes are QoS 1: {e:?}");
-                Some((*pkid, parse(payload)))
-            }
+            } if t == topic => Some((*qos, *pkid, parse(payload))),
             _ => None,
         })
         .await
@@ -1221,6 +1242,51 @@ async fn device_rpc(c: &mut Client) -> (u64, Value) {
         _ => None,
     })
     .await
+}
+
+/// A push goes out at the QoS granted to the subscription matching its
+/// topic, and at QoS 1 without one (contract §2, `getQoSForTopic`); a QoS 0
+/// push still takes a number from the connection's counter (`nextMsgId`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pushes_follow_the_granted_qos_else_qos1() {
+    let emu = Emulator::start(&[]);
+    let rest = blocking(|| Rest::login(emu.http));
+    let gw_id = blocking(|| rest.device_id(&format!("Gateway {GATEWAY_TOKEN}")));
+    for way in ways(&emu) {
+        let mut c = Client::open(way, GATEWAY_TOKEN, "qos0-subs", None).await;
+        c.subscribe_at(
+            &["v1/devices/me/rpc/response/+", "v1/gateway/attributes"],
+            0,
+        )
+        .await;
+        let dev = format!("Sub0-{}", way.tag());
+        c.publish_ok("v1/gateway/connect", json!({ "device": dev }).to_string())
+            .await;
+        let dev_id = blocking(|| rest.device_id(&dev));
+        c.publish_ok(
+            "v1/devices/me/rpc/request/5",
+            r#"{"method":"getSessionLimits","params":{}}"#,
+        )
+        .await;
+        let (qos, _, _) = c.push_any("v1/devices/me/rpc/response/5").await;
+        assert_eq!(qos, 0, "granted QoS 0: {way:?}");
+        let shared = |id: &str, body: &str| {
+            blocking(|| {
+                rest.ok(
+                    "POST",
+                    &format!("/api/plugins/telemetry/DEVICE/{id}/SHARED_SCOPE"),
+                    body,
+                )
+            })
+        };
+        shared(&dev_id, r#"{"sub":1}"#);
+        let (qos, _, v) = c.push_any("v1/gateway/attributes").await;
+        assert_eq!((qos, v), (0, json!({"device": dev, "data": {"sub": 1}})));
+        // Not subscribed: QoS 1, with the third number of the counter.
+        shared(&gw_id, r#"{"own":1}"#);
+        let (qos, pkid, _) = c.push_any("v1/devices/me/attributes").await;
+        assert_eq!((qos, pkid), (1, 3), "{way:?}");
+    }
 }
 
 /// Renaming a device through REST (GET, change the name, POST) sends its
