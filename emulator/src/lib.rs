@@ -30,7 +30,9 @@
 //!   `v1/devices/me/attributes`, `v1/devices/me/attributes/response/+`,
 //!   `v1/devices/me/rpc/request/+`, `v1/devices/me/rpc/response/+` and the
 //!   `v2/` short forms are granted at QoS ≤ 1; anything else is refused
-//!   (0x80 / 0x8F). Pushes go to a session whether it subscribed or not.
+//!   (0x80 / 0x8F). Pushes go to a session whether it subscribed or not,
+//!   at the QoS granted to the filter matching their topic, else QoS 1
+//!   (`getQoSForTopic`).
 //!   Subscribing to `…/rpc/request/+` delivers the RPCs held for the device.
 //! * **Publish verdicts** (§4): one PUBACK per message after processing.
 //!   Gateway topics from a device without "Is gateway": no PUBACK. Not
@@ -127,8 +129,10 @@
 //! * SUBSCRIBE, PUBLISH (any QoS: QoS 2 gets a PUBACK, as ThingsBoard has no
 //!   QoS 2 flow) and PINGREQ go to the platform; its verdict decides the
 //!   PUBACK (MQTT 5 reason code) and whether the connection closes.
-//! * Server pushes are QoS 1 with the connection's own 16-bit-truncated
-//!   packet id counter (id 0 after 65 535), never retransmitted.
+//! * Server pushes are QoS 1 (QoS 0 where the matching subscription was
+//!   granted QoS 0) with the connection's own 16-bit-truncated packet id
+//!   counter (id 0 after 65 535; a QoS 0 push takes a number too), never
+//!   retransmitted.
 //! * No keepalive enforcement (as ThingsBoard); a packet over
 //!   `maxPayloadSize` (checked from its header, never buffered) or more than
 //!   `maxInflightMessages` QoS 1 publishes in one read closes the connection
@@ -198,8 +202,12 @@
 //!   [`app`]: wiring; [`cli`]: arguments.
 //!
 //! Tests through the real binary: `tests/transport.rs` (the transport with
-//! rumqttc 3.1.1 and 5 over TCP and WebSocket, raw bytes for bad input) and
-//! `tests/rules.rs` (the connection-level rules as clients meet them).
+//! rumqttc 3.1.1 and 5 over TCP and WebSocket, raw bytes for bad input),
+//! `tests/rules.rs` (CONNACK refusals, refused filters, plain devices on
+//! gateway topics, takeover) and `tests/verdicts.rs` (every publish
+//! verdict, QoS 0, rate limits and `getSessionLimits`, sub-device expiry,
+//! push QoS and packet ids, rename/delete notices, no echo), each over TCP
+//! and WebSocket as the client sees it on the wire.
 
 #![warn(missing_docs)]
 

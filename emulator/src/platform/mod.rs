@@ -69,6 +69,21 @@ pub mod topics {
     pub const ME_RPC_REQUEST: &str = "v1/devices/me/rpc/request/";
     /// Prefix of RPC replies to/from a device.
     pub const ME_RPC_RESPONSE: &str = "v1/devices/me/rpc/response/";
+
+    /// Whether MQTT topic filter `filter` (`+` one level, `#` the rest)
+    /// matches `topic`.
+    pub fn matches(filter: &str, topic: &str) -> bool {
+        let mut levels = topic.split('/');
+        for f in filter.split('/') {
+            match (f, levels.next()) {
+                ("#", _) => return true,
+                ("+", Some(_)) => {}
+                (f, Some(t)) if f == t => {}
+                _ => return false,
+            }
+        }
+        levels.next().is_none()
+    }
 }
 
 /// Default `security.claim.duration` (24 h), used when `durationMs` is absent or 0.
@@ -358,10 +373,22 @@ impl Platform {
     // ---- effects ----
 
     fn push(&mut self, session: SessionId, topic: impl Into<String>, payload: &Value) {
+        let topic = topic.into();
+        let qos = self
+            .sessions
+            .get(&session)
+            .and_then(|s| {
+                s.subscriptions
+                    .iter()
+                    .find(|(filter, _)| topics::matches(filter, &topic))
+                    .map(|(_, qos)| *qos)
+            })
+            .unwrap_or(1);
         self.effects.push(Effect::Push {
             session,
-            topic: topic.into(),
+            topic,
             payload: payload.to_string().into_bytes(),
+            qos,
         });
     }
 

@@ -138,9 +138,9 @@ pub struct Close {
 /// What the transport must do on behalf of the platform.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Effect {
-    /// Publish to `session` at QoS 1 with the session's next server packet
-    /// id (truncated to 16 bits, so 0 appears after 65 535 pushes; never
-    /// retransmitted).
+    /// Publish to `session` at `qos` with the session's next server packet
+    /// id (truncated to 16 bits, so 0 appears after 65 535 pushes; taken
+    /// even at QoS 0, where it is not written; never retransmitted).
     Push {
         /// Target connection.
         session: SessionId,
@@ -148,6 +148,9 @@ pub enum Effect {
         topic: String,
         /// Payload.
         payload: Vec<u8>,
+        /// The QoS granted to the session's subscription matching `topic`,
+        /// or 1 without one (ThingsBoard's `getQoSForTopic`, contract §2).
+        qos: u8,
     },
     /// Close `session`'s connection (after writing what was queued for it).
     Close {

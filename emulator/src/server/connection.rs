@@ -342,10 +342,16 @@ impl Connection<'_> {
     /// Encodes one effect; `Some` if it closes the connection.
     fn effect(&mut self, effect: Effect, out: &mut Vec<u8>) -> Option<Stop> {
         match effect {
-            Effect::Push { topic, payload, .. } => {
+            Effect::Push {
+                topic,
+                payload,
+                qos,
+                ..
+            } => {
+                // ThingsBoard's `nextMsgId` counts every push, QoS 0 included.
                 self.next_push = self.next_push.wrapping_add(1);
                 let pkid = self.next_push as u16;
-                match packets::publish(self.version, pkid, &topic, &payload) {
+                match packets::publish(self.version, qos, pkid, &topic, &payload) {
                     Some(p) => out.extend_from_slice(&p),
                     None => log(&format!(
                         "session {}: push on a topic too long to encode dropped",

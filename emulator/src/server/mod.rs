@@ -28,9 +28,11 @@
 //!   of their PUBACKs is written, closes it (MQTT 5: DISCONNECT 151). Both
 //!   limits are read from the platform per read, so they change at run time.
 //! * A malformed packet closes the connection (MQTT 5: DISCONNECT 129).
-//! * Server pushes are QoS 1 with the connection's own packet id counter,
-//!   truncated to 16 bits (0 appears after 65 535), never retransmitted;
-//!   the client's PUBACKs for them are consumed.
+//! * Server pushes are written at the QoS the platform chose (the one
+//!   granted to the matching subscription, else 1) with the connection's own
+//!   packet id counter, truncated to 16 bits (0 appears after 65 535),
+//!   counted for QoS 0 pushes too, never retransmitted; the client's
+//!   PUBACKs for them are consumed.
 //! * Every connection's end is logged, and ends its session exactly once
 //!   ([`Hub::detach`](crate::hub::Hub::detach), then
 //!   [`Platform::close_session`](crate::platform::Platform::close_session)).

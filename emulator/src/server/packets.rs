@@ -191,19 +191,28 @@ pub fn disconnect(reason: u8) -> Vec<u8> {
     vec![0xe0, 2, reason, 0]
 }
 
-/// A server push: PUBLISH at QoS 1, not retained, not a duplicate, with
-/// packet id `pkid` (0 included). `None` if the topic is longer than an
-/// MQTT string can be.
-pub fn publish(version: MqttVersion, pkid: u16, topic: &str, payload: &[u8]) -> Option<Vec<u8>> {
+/// A server push: PUBLISH at `qos` (0 or 1; more counts as 1), not
+/// retained, not a duplicate, with packet id `pkid` (0 included) at QoS 1.
+/// `None` if the topic is longer than an MQTT string can be.
+pub fn publish(
+    version: MqttVersion,
+    qos: u8,
+    pkid: u16,
+    topic: &str,
+    payload: &[u8],
+) -> Option<Vec<u8>> {
     let topic_len = u16::try_from(topic.len()).ok()?;
     let props = usize::from(version.is_v5());
-    let remaining = 2 + topic.len() + 2 + props + payload.len();
+    let id_len = if qos == 0 { 0 } else { 2 };
+    let remaining = 2 + topic.len() + id_len + props + payload.len();
     let mut out = Vec::with_capacity(remaining + 5);
-    out.push(0x32);
+    out.push(if qos == 0 { 0x30 } else { 0x32 });
     put_varint(&mut out, remaining);
     out.extend_from_slice(&topic_len.to_be_bytes());
     out.extend_from_slice(topic.as_bytes());
-    out.extend_from_slice(&pkid.to_be_bytes());
+    if qos != 0 {
+        out.extend_from_slice(&pkid.to_be_bytes());
+    }
     if version.is_v5() {
         out.push(0);
     }
@@ -299,12 +308,20 @@ mod tests {
         assert_eq!(unsuback(V5, 1, 2), [0xb0, 5, 0, 1, 0, 0, 0]);
         assert_eq!(unsuback(V311, 1, 2), [0xb0, 2, 0, 1]);
         assert_eq!(
-            publish(V311, 0, "t", b"x").unwrap(),
+            publish(V311, 1, 0, "t", b"x").unwrap(),
             [0x32, 6, 0, 1, b't', 0, 0, b'x']
         );
         assert_eq!(
-            publish(V5, 1, "t", b"").unwrap(),
+            publish(V5, 1, 1, "t", b"").unwrap(),
             [0x32, 6, 0, 1, b't', 0, 1, 0]
+        );
+        assert_eq!(
+            publish(V311, 0, 7, "t", b"x").unwrap(),
+            [0x30, 4, 0, 1, b't', b'x']
+        );
+        assert_eq!(
+            publish(V5, 0, 7, "t", b"").unwrap(),
+            [0x30, 4, 0, 1, b't', 0]
         );
     }
 

@@ -76,6 +76,7 @@ fn pushes(p: &mut Platform) -> Vec<(SessionId, String, Value)> {
                 session,
                 topic,
                 payload,
+                ..
             } => Some((
                 session,
                 topic,

@@ -275,6 +275,60 @@ fn subscriptions_are_granted_at_qos_1_at_most_and_other_filters_refused() {
 }
 
 #[test]
+fn pushes_take_the_granted_qos_of_the_matching_subscription_else_qos_1() {
+    let mut p = platform();
+    let s = connect(&mut p, GW, MqttVersion::V5);
+    let filters = [("v1/devices/me/rpc/response/+".to_string(), 0)];
+    assert_eq!(p.subscribe(s, &filters, T0), vec![Some(0)]);
+    let ask = r#"{"method":"getSessionLimits","params":{}}"#;
+    assert_eq!(
+        publish(&mut p, s, "v1/devices/me/rpc/request/3", ask, T0),
+        ok()
+    );
+    // No subscription matches the gateway's own notices: QoS 1.
+    publish(&mut p, s, "v1/gateway/telemetry", r#"{"D":[{"a":1}]}"#, T0);
+    p.publish(s, "v1/gateway/telemetry", br#"{"D":[{"a":1}]}"#, 0, 0, T0);
+    let qos: Vec<(String, u8)> = p
+        .take_effects()
+        .into_iter()
+        .filter_map(|e| match e {
+            Effect::Push { topic, qos, .. } => Some((topic, qos)),
+            Effect::Close { .. } => None,
+        })
+        .collect();
+    assert_eq!(
+        qos,
+        [
+            ("v1/devices/me/rpc/response/3".to_string(), 0),
+            ("v1/gateway/disconnect".to_string(), 1)
+        ]
+    );
+}
+
+#[test]
+fn topic_filters_match_as_mqtt_says() {
+    use crate::platform::topics::matches;
+    assert!(matches(
+        "v1/devices/me/rpc/request/+",
+        "v1/devices/me/rpc/request/7"
+    ));
+    assert!(!matches(
+        "v1/devices/me/rpc/request/+",
+        "v1/devices/me/rpc/request"
+    ));
+    assert!(!matches(
+        "v1/devices/me/rpc/request/+",
+        "v1/devices/me/rpc/request/7/x"
+    ));
+    assert!(matches("v1/gateway/attributes", "v1/gateway/attributes"));
+    assert!(!matches(
+        "v1/gateway/attributes",
+        "v1/gateway/attributes/response"
+    ));
+    assert!(matches("v1/#", "v1/gateway/rpc"));
+}
+
+#[test]
 fn an_idle_sub_device_expires_silently_and_a_repeated_connect_does_not_refresh_it() {
     let mut p = platform();
     let limits = Limits {
