@@ -1,7 +1,10 @@
 // The README's setup B: the page connects to a mosquitto bridged to the
 // platform emulator's TCP port as it would be to ThingsBoard (one bridge
-// session with the gateway's token). Through a bridge the page's own
-// publishes echo back; they must never be taken for server messages.
+// session with the gateway's token). Under MQTT 3.1.1 the page's own
+// publishes echo back through the bridge; they must never be taken for
+// server messages. Under MQTT 5 No Local keeps them away. When the bridge
+// reconnects, ThingsBoard has forgotten every device: the page registers
+// them again.
 import { test, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { serveApp, launch, openApp, screenshot, slug, connect, connectedStatus, startEmulator, startBridge, until, mosquittoPub } from './harness.mjs';
@@ -26,12 +29,12 @@ after(async () => {
   await emulator?.stop();
 });
 
-test('through a bridged mosquitto, devices register, RPCs are answered once, and echoes are not shown as server messages', async () => {
+test('through a bridged mosquitto under MQTT 3.1.1, devices register, RPCs are answered once, and echoes are not shown as server messages', async () => {
   // The bridge holds the platform session with the gateway token; the page's
   // own credentials are mosquitto's business (anonymous here).
   await until('the bridge session at the emulator', async () =>
     (await tb.sessions()).some((s) => s.deviceName === `Gateway ${TOKEN}`), 20_000);
-  await connect(page, { url: bridge.url, token: 'anything' });
+  await connect(page, { url: bridge.url, token: 'anything', mqtt: '3.1.1', bridged: true });
   await connectedStatus(page).waitFor({ timeout: 10_000 });
   await page.getByLabel('Device name or pattern').fill('Bridged Pump');
   await page.getByLabel('Device type').fill('Pump');
@@ -82,4 +85,38 @@ test('malformed JSON from another client of the bridge broker gives a readable n
   const r = await tb.twoway('Bridged Pump', { method: 'getState', params: {} });
   assert.equal(r.status, 200, JSON.stringify(r));
   assert.deepEqual(page.errors, []);
+});
+
+test('under MQTT 5 no echo comes back, and when the bridge reconnects every device is registered again', async () => {
+  const fresh = await openApp(browser, app.url);
+  try {
+    await connect(fresh, { url: bridge.url, token: 'anything', mqtt: '5', bridged: true });
+    await connectedStatus(fresh).waitFor({ timeout: 10_000 });
+    await fresh.getByLabel('Device name or pattern').fill('Bridged Meter');
+    await fresh.getByRole('button', { name: 'Add', exact: true }).click();
+    await until('the device across the bridge', async () => (await tb.connected()).has('Bridged Meter'), 20_000);
+    await fresh.getByRole('tablist', { name: 'Device tabs' }).getByRole('tab', { name: 'Attributes' }).click();
+    await fresh.getByLabel('Client attributes JSON').fill('{"fw": "1"}');
+    await fresh.getByRole('button', { name: 'Send attributes' }).click();
+    await until('the attribute across the bridge', async () => {
+      const a = await tb.attributes('Bridged Meter', 'CLIENT_SCOPE');
+      return a.status === 200 && a.body.some?.((x) => x.key === 'fw');
+    });
+    assert.doesNotMatch(await fresh.getByLabel('Message counters').innerText(), /own echoes/, 'No Local: nothing came back');
+
+    // The platform restarts (its tenant empty, as after a ThingsBoard
+    // restart): the bridge reconnects, and the page registers the device
+    // again without being asked.
+    await emulator.restart();
+    await until('the bridge session again', async () =>
+      (await tb.sessions()).some((s) => s.deviceName === `Gateway ${TOKEN}`), 30_000);
+    const again = await until('the device registered again', async () =>
+      (await tb.connected()).has('Bridged Meter') && tb.device('Bridged Meter'), 20_000);
+    assert.ok(again, 'the device exists again on the restarted platform');
+    await connectedStatus(fresh).waitFor();
+    assert.deepEqual(fresh.errors, []);
+    await screenshot(fresh, 'bridge-reconnected');
+  } finally {
+    await fresh.close();
+  }
 });

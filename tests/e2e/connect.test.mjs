@@ -64,7 +64,8 @@ test('a wrong access token is refused by the emulator with a plain explanation, 
     const page = await openApp(browser, app.url);
     await connect(page, { url: strict.wsUrl, token: 'wrong-token' });
     const status = page.getByRole('status', { name: 'Connection status' });
-    await status.getByText(/not authorized: check the access token/).waitFor({ timeout: 10_000 });
+    // MQTT 5 CONNACK 134, in words.
+    await status.getByText(/bad user name or password: check the access token/).waitFor({ timeout: 10_000 });
     assert.match(await status.innerText(), /^Closed/, 'a refused token is not retried');
     await screenshot(page, 'refused-token');
     assert.equal((await strict.tb.sessions()).length, 0);

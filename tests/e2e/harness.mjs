@@ -96,11 +96,14 @@ export async function screenshot(page, name) {
 }
 
 /** Fill the connect form and connect (the caller waits for the outcome). */
-export async function connect(page, { url, token = 'e2e-gateway-token', subprotocol = 'mqtt', profile, remember } = {}) {
+export async function connect(page, { url, token = 'e2e-gateway-token', subprotocol = 'mqtt', profile, remember, mqtt, bridged, expiry } = {}) {
   if (!url) throw new Error('connect: no url');
   if (profile) await page.getByLabel('Profile name').fill(profile);
   await page.getByLabel('URL').fill(url);
   await page.getByLabel('Subprotocol').selectOption(subprotocol);
+  if (mqtt !== undefined) await page.getByLabel('MQTT version').selectOption(mqtt);
+  if (bridged !== undefined) await page.getByLabel(/Bridged broker/).setChecked(bridged);
+  if (expiry !== undefined) await page.getByLabel('Sub-device expiry (s)').fill(String(expiry));
   await page.getByLabel('Authentication').selectOption('token');
   await page.getByLabel('Access token').fill(token);
   if (remember !== undefined) await page.getByLabel('Remember the secret in this browser').setChecked(remember);
