@@ -6,7 +6,7 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use browser_gateway::core::mqtt::{ConnectOptions, Credentials, Event, QoS, Session};
+use browser_gateway::core::mqtt::{ConnectOptions, Credentials, Event, Protocol, QoS, Session};
 use browser_gateway::shell::clock::now;
 use browser_gateway::shell::link::{Link, LinkConfig, LinkStatus};
 use wasm_bindgen_test::*;
@@ -20,7 +20,13 @@ const WS_URL: &str = match option_env!("BG_TEST_WS_URL") {
 
 /// A link plus every event its session produced, collected as they arrive.
 fn link_with_events(client_id: &str) -> (Link<Session>, Rc<RefCell<Vec<Event>>>) {
-    let options = ConnectOptions::new(client_id, Credentials::Anonymous);
+    link_speaking(client_id, Protocol::V5)
+}
+
+/// The same, speaking `protocol`.
+fn link_speaking(client_id: &str, protocol: Protocol) -> (Link<Session>, Rc<RefCell<Vec<Event>>>) {
+    let mut options = ConnectOptions::new(client_id, Credentials::Anonymous);
+    options.protocol = protocol;
     let link = Link::new(Session::new(options));
     let events = Rc::new(RefCell::new(Vec::new()));
     let sink = events.clone();
@@ -53,7 +59,8 @@ fn unique(prefix: &str) -> String {
 
 #[wasm_bindgen_test]
 async fn connects_subscribes_publishes_qos1_and_gets_its_puback() {
-    let (link, events) = link_with_events(&unique("bg-browser"));
+    // MQTT 3.1.1 against a plain broker: our own publish comes back.
+    let (link, events) = link_speaking(&unique("bg-browser"), Protocol::V311);
     link.connect(LinkConfig::new(WS_URL));
     wait_for("CONNACK", 5_000, || link.status() == LinkStatus::Connected).await;
 
@@ -85,6 +92,58 @@ async fn connects_subscribes_publishes_qos1_and_gets_its_puback() {
     .await;
     link.disconnect();
     assert_eq!(link.status(), LinkStatus::Closed { error: None });
+}
+
+/// Whether `events` hold a message on `topic` with `payload`.
+fn got(events: &RefCell<Vec<Event>>, topic: &str, payload: &[u8]) -> bool {
+    events.borrow().iter().any(
+        |e| matches!(e, Event::Message { topic: t, payload: p, .. } if t == topic && &p[..] == payload),
+    )
+}
+
+#[wasm_bindgen_test]
+async fn under_mqtt_5_our_own_publishes_never_come_back_but_another_clients_do() {
+    let (link, events) = link_with_events(&unique("bg-nolocal"));
+    let (other, _) = link_with_events(&unique("bg-other"));
+    link.connect(LinkConfig::new(WS_URL));
+    other.connect(LinkConfig::new(WS_URL));
+    wait_for("both CONNACKs", 5_000, || {
+        link.status() == LinkStatus::Connected && other.status() == LinkStatus::Connected
+    })
+    .await;
+    let topic = unique("bg-test/nolocal");
+    let sub = link
+        .with(|s| s.subscribe(now(), &[(topic.as_str(), QoS::AtLeastOnce)]))
+        .expect("subscribe");
+    wait_for("SUBACK", 5_000, || {
+        events
+            .borrow()
+            .iter()
+            .any(|e| matches!(e, Event::Subscribed { id, .. } if *id == sub))
+    })
+    .await;
+    let ours = link
+        .with(|s| s.publish(now(), &topic, "ours".into(), QoS::AtLeastOnce))
+        .expect("publish");
+    wait_for("our PUBACK", 5_000, || {
+        events.borrow().iter().any(|e| *e == Event::Acked(ours))
+    })
+    .await;
+    // The broker delivers in order: once the other client's message is
+    // here, ours would have been too, had No Local not kept it away.
+    other
+        .with(|s| s.publish(now(), &topic, "theirs".into(), QoS::AtLeastOnce))
+        .expect("publish");
+    wait_for("the other client's message", 5_000, || {
+        got(&events, &topic, b"theirs")
+    })
+    .await;
+    assert!(
+        !got(&events, &topic, b"ours"),
+        "No Local: our own publish stayed away"
+    );
+    link.disconnect();
+    other.disconnect();
 }
 
 #[wasm_bindgen_test]
@@ -148,8 +207,12 @@ async fn packets_queued_in_one_turn_of_the_event_loop_go_out_as_one_websocket_me
     link.connect(LinkConfig::new(WS_URL));
     wait_for("CONNACK", 5_000, || link.status() == LinkStatus::Connected).await;
     let topic = unique("bg-test/batch");
+    // As many as the broker takes in flight at once (MQTT 5's Receive
+    // Maximum; mosquitto says 20), up to 40.
+    let n = link.read(|s| s.inflight_window()).min(40);
+    assert!(n >= 10, "a window of {n}");
     let (frames_out_before, _) = link.frames();
-    let ids: Vec<_> = (0..40)
+    let ids: Vec<_> = (0..n)
         .map(|i| {
             link.with(|s| s.publish(now(), &topic, format!("m{i}").into(), QoS::AtLeastOnce))
                 .expect("publish")
@@ -164,7 +227,7 @@ async fn packets_queued_in_one_turn_of_the_event_loop_go_out_as_one_websocket_me
     assert_eq!(
         frames_out_after - frames_out_before,
         1,
-        "40 publishes made in one turn share one WebSocket message"
+        "{n} publishes made in one turn share one WebSocket message"
     );
     link.disconnect();
 }
