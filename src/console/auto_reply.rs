@@ -1,10 +1,12 @@
 //! Auto-reply rules: answer RPCs by method without a person, so a simulated
 //! device keeps answering while nobody watches.
 
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 /// What a rule answers with.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub enum Reply {
     /// This JSON, always.
     Fixed(Value),
@@ -14,7 +16,8 @@ pub enum Reply {
 
 /// One rule: RPCs with `method` (to `device`, or to any device) get `reply`
 /// after `delay_ms`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Rule {
     /// Method name, or `*` for any method.
     pub method: String,

@@ -12,3 +12,4 @@ pub mod tabs;
 pub mod telemetry;
 pub mod text;
 pub mod values;
+pub mod workspace;

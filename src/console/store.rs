@@ -330,6 +330,13 @@ impl Store {
         }
     }
 
+    /// Record a notice that is not an error (something the person should
+    /// know); it is not counted with the errors.
+    pub fn inform(&mut self, epoch_ms: u64, text: String) {
+        self.notice(epoch_ms, text);
+        self.errors = self.errors.saturating_sub(1);
+    }
+
     /// Record a notice (an error the person should read).
     pub fn notice(&mut self, epoch_ms: u64, text: String) {
         self.errors += 1;

@@ -2,9 +2,11 @@
 //! store as they arrive, answers RPCs by the auto-reply rules, and asks Yew
 //! to render at most once per animation frame.
 
-use std::cell::{Ref, RefCell, RefMut};
+use std::cell::{Cell, Ref, RefCell, RefMut};
+use std::collections::{HashMap, HashSet};
 use std::rc::{Rc, Weak};
 
+use bytes::Bytes;
 use serde_json::Value;
 use yew::Callback;
 
@@ -14,13 +16,16 @@ use crate::console::profiles::{self, Profiles};
 use crate::console::simulator::{SimConfig, Simulator};
 use crate::console::store::{Store, OWN};
 use crate::console::tabs::{session_key, TabAction, TabMessage, Tabs};
+use crate::console::workspace::{self, SimSettings, Workspace};
+use crate::core::gateway::client::JournalOp;
 use crate::core::gateway::codec::{AttributeScope, Attributes, TelemetryEntry};
 use crate::core::gateway::model::ModelConfig;
 use crate::core::gateway::{Gateway, GatewayError, GatewayEvent};
-use crate::core::mqtt::{ConnectOptions, Credentials, Protocol};
+use crate::core::mqtt::{ConnectOptions, Credentials, Protocol, PublishId};
 use crate::core::time::Millis;
 use crate::shell::clock::{epoch_ms, now};
 use crate::shell::link::{Link, LinkConfig, LinkStatus};
+use crate::shell::outbox_db::{record_key, DbOp, OutboxDb, Stored};
 use crate::shell::storage;
 use crate::shell::tabs::TabChannel;
 
@@ -65,7 +70,29 @@ pub struct Controller {
     pending: RefCell<Option<Pending>>,
     /// The session key of the last connect, for a later take-over.
     last_key: RefCell<Option<String>>,
+    /// The durable outbox, once IndexedDB is open.
+    outbox_db: RefCell<Option<Rc<OutboxDb>>>,
+    /// Whether IndexedDB is still opening; a connect asked meanwhile waits
+    /// here, so what an earlier page kept is not skipped.
+    db_opening: Cell<bool>,
+    connect_after_open: RefCell<Option<(ConnectSettings, String)>>,
+    /// The stored key of each journaled uplink still waiting.
+    durable_keys: RefCell<HashMap<PublishId, String>>,
+    /// Sessions whose stored uplinks were given back to the gateway.
+    restored: RefCell<HashSet<String>>,
+    /// The next stored uplink's sequence number (grows across page loads:
+    /// it starts from the time, in µs).
+    next_seq: Cell<u64>,
+    /// The simulator's settings as typed, kept across reloads.
+    sim_settings: RefCell<SimSettings>,
+    /// The workspace JSON last written, to write only changes.
+    saved_workspace: RefCell<String>,
+    workspace_timer: RefCell<Option<gloo::timers::callback::Interval>>,
 }
+
+/// How often the workspace (devices, rules, simulator settings) is saved if
+/// it changed.
+const WORKSPACE_SAVE_MS: u32 = 1_000;
 
 /// A connect waiting: for the other tabs to answer whether one of them
 /// holds the session, then (if one does) for the person to decide.
@@ -139,6 +166,72 @@ impl Controller {
             tab_channel: RefCell::new(None),
             pending: RefCell::new(None),
             last_key: RefCell::new(None),
+            outbox_db: RefCell::new(None),
+            db_opening: Cell::new(true),
+            connect_after_open: RefCell::new(None),
+            durable_keys: RefCell::new(HashMap::new()),
+            restored: RefCell::new(HashSet::new()),
+            next_seq: Cell::new(epoch_ms().saturating_mul(1000)),
+            sim_settings: RefCell::new(SimSettings::default()),
+            saved_workspace: RefCell::new(String::new()),
+            workspace_timer: RefCell::new(None),
+        });
+        controller.load_workspace();
+        let weak = Rc::downgrade(&controller);
+        *controller.workspace_timer.borrow_mut() = Some(gloo::timers::callback::Interval::new(
+            WORKSPACE_SAVE_MS,
+            move || {
+                if let Some(c) = weak.upgrade() {
+                    c.save_workspace();
+                }
+            },
+        ));
+        // Leaving the page with unsent messages asks first (they are kept
+        // in IndexedDB, but the person may not mean to leave them waiting).
+        let weak = Rc::downgrade(&controller);
+        let on_unload =
+            wasm_bindgen::closure::Closure::<dyn FnMut(web_sys::BeforeUnloadEvent)>::new(
+                move |event: web_sys::BeforeUnloadEvent| {
+                    let Some(c) = weak.upgrade() else { return };
+                    // What changed since the last periodic save is kept too.
+                    c.save_workspace();
+                    if c.unsent() > 0 {
+                        event.prevent_default();
+                        event.set_return_value("Messages are still waiting to be sent.");
+                    }
+                },
+            );
+        if let Some(window) = web_sys::window() {
+            use wasm_bindgen::JsCast;
+            let _ = window.add_event_listener_with_callback(
+                "beforeunload",
+                on_unload.as_ref().unchecked_ref(),
+            );
+        }
+        // The page lives as long as the controller.
+        on_unload.forget();
+        let weak = Rc::downgrade(&controller);
+        wasm_bindgen_futures::spawn_local(async move {
+            let opened = OutboxDb::open().await;
+            let Some(c) = weak.upgrade() else { return };
+            c.db_opening.set(false);
+            match opened {
+                Ok(db) => {
+                    *c.outbox_db.borrow_mut() = Some(Rc::new(db));
+                    c.link.with(|g| g.set_durable(true));
+                }
+                Err(problem) => {
+                    c.store_mut().notice(
+                        epoch_ms(),
+                        format!("{problem}: unsent messages will not survive a reload"),
+                    );
+                    c.request_render();
+                }
+            }
+            let waiting = c.connect_after_open.borrow_mut().take();
+            if let Some((settings, key)) = waiting {
+                c.connect_now(settings, key);
+            }
         });
         *controller.me.borrow_mut() = Rc::downgrade(&controller);
         let weak = Rc::downgrade(&controller);
@@ -265,8 +358,168 @@ impl Controller {
     }
 
     fn connect_now(&self, settings: ConnectSettings, key: String) {
+        if self.db_opening.get() {
+            *self.connect_after_open.borrow_mut() = Some((settings, key));
+            return;
+        }
         self.tabs.borrow_mut().hold(&key, epoch_ms());
-        *self.last_key.borrow_mut() = Some(key);
+        *self.last_key.borrow_mut() = Some(key.clone());
+        // The first connect of a session in this page gives back what an
+        // earlier page kept for it, before the link opens.
+        let db = self.outbox_db.borrow().clone();
+        if let Some(db) = db.filter(|_| self.restored.borrow_mut().insert(key.clone())) {
+            let weak = self.me.borrow().clone();
+            wasm_bindgen_futures::spawn_local(async move {
+                let loaded = db.load(&key).await;
+                let Some(c) = weak.upgrade() else { return };
+                match loaded {
+                    Ok(stored) if !stored.is_empty() => c.restore(stored),
+                    Ok(_) => {}
+                    Err(problem) => c.store_mut().notice(epoch_ms(), problem),
+                }
+                c.open_link(settings);
+            });
+            return;
+        }
+        self.open_link(settings);
+    }
+
+    /// Put back the devices, rules and simulator settings this browser kept.
+    fn load_workspace(&self) {
+        let text = match storage::load(workspace::STORAGE_KEY) {
+            Ok(Some(text)) => text,
+            Ok(None) => return,
+            Err(problem) => return self.store_mut().notice(epoch_ms(), problem),
+        };
+        let (saved, problem) = Workspace::from_json(&text);
+        if let Some(problem) = problem {
+            self.store_mut().notice(epoch_ms(), problem);
+        }
+        let t = now();
+        self.link.with(|g| {
+            for d in &saved.devices {
+                if g.connect_device(t, &d.name, d.device_type.as_deref())
+                    .is_ok()
+                    && !d.registered
+                {
+                    let _ = g.disconnect_device(t, &d.name);
+                }
+            }
+        });
+        {
+            let mut store = self.store_mut();
+            for rule in saved.rules.iter().cloned() {
+                store.auto_replies.add(rule);
+            }
+        }
+        *self.sim_settings.borrow_mut() = saved.simulator.clone();
+        *self.saved_workspace.borrow_mut() = saved.to_json();
+    }
+
+    /// Save the devices, rules and simulator settings if they changed.
+    fn save_workspace(&self) {
+        let workspace = Workspace {
+            devices: self
+                .link
+                .read(|g| Workspace::devices_of(g.model().devices())),
+            rules: self.store().auto_replies.rules().to_vec(),
+            simulator: self.sim_settings.borrow().clone(),
+        };
+        let json = workspace.to_json();
+        if *self.saved_workspace.borrow() == json {
+            return;
+        }
+        match storage::save(workspace::STORAGE_KEY, &json) {
+            Ok(()) => *self.saved_workspace.borrow_mut() = json,
+            Err(problem) => {
+                // Said once: the text stays unsaved, so it would repeat.
+                *self.saved_workspace.borrow_mut() = json;
+                self.store_mut().notice(epoch_ms(), problem);
+                self.request_render();
+            }
+        }
+    }
+
+    /// The simulator's settings as last typed.
+    pub fn sim_settings(&self) -> SimSettings {
+        self.sim_settings.borrow().clone()
+    }
+
+    /// Remember the simulator's settings (kept across reloads).
+    pub fn set_sim_settings(&self, settings: SimSettings) {
+        *self.sim_settings.borrow_mut() = settings;
+    }
+
+    /// How many uplinks wait: in the outbox, queued in the session, or in
+    /// flight without their acknowledgement.
+    pub fn unsent(&self) -> usize {
+        self.link
+            .read(|g| g.offline_len() + g.session().queued_len() + g.session().inflight_len())
+    }
+
+    /// Give stored uplinks back to the gateway (they go out after the next
+    /// CONNACK's registrations) and remember their keys.
+    fn restore(&self, stored: Vec<Stored>) {
+        let count = stored.len();
+        let (keys, records): (Vec<String>, Vec<(String, Bytes)>) = stored
+            .into_iter()
+            .map(|s| (s.key, (s.topic, s.payload)))
+            .unzip();
+        let ids = self.link.with(|g| g.restore(records));
+        self.durable_keys
+            .borrow_mut()
+            .extend(ids.into_iter().zip(keys));
+        self.store_mut().inform(
+            epoch_ms(),
+            format!("{count} message(s) kept from an earlier visit go out after connecting"),
+        );
+    }
+
+    /// Write the durable outbox's changes to IndexedDB.
+    fn persist_journal(&self) {
+        let ops = self.link.drain(|g| g.take_journal());
+        let Some(db) = self.outbox_db.borrow().clone() else {
+            return;
+        };
+        if ops.is_empty() {
+            return;
+        }
+        let session = self
+            .last_key
+            .borrow()
+            .clone()
+            .unwrap_or_else(|| "default".into());
+        let mut keys = self.durable_keys.borrow_mut();
+        let db_ops: Vec<DbOp> = ops
+            .into_iter()
+            .filter_map(|op| match op {
+                JournalOp::Put { id, topic, payload } => {
+                    let seq = self.next_seq.get();
+                    self.next_seq.set(seq + 1);
+                    let key = record_key(&session, seq);
+                    keys.insert(id, key.clone());
+                    Some(DbOp::Put {
+                        key,
+                        topic,
+                        payload,
+                    })
+                }
+                JournalOp::Delete { id } => keys.remove(&id).map(|key| DbOp::Delete { key }),
+            })
+            .collect();
+        drop(keys);
+        let weak = self.me.borrow().clone();
+        wasm_bindgen_futures::spawn_local(async move {
+            if let Err(problem) = db.apply(&db_ops).await {
+                if let Some(c) = weak.upgrade() {
+                    c.store_mut().notice(epoch_ms(), problem);
+                    c.request_render();
+                }
+            }
+        });
+    }
+
+    fn open_link(&self, settings: ConnectSettings) {
         let mut options = ConnectOptions::new(settings.client_id, settings.credentials);
         options.keep_alive_secs = settings.keep_alive_secs;
         options.protocol = settings.protocol;
@@ -610,6 +863,7 @@ impl Controller {
                 });
             }
         }
+        self.persist_journal();
         self.request_render();
     }
 }

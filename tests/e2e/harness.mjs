@@ -144,8 +144,9 @@ async function portOpen(port) {
  * `args` (more flags).
  *
  * Resolves to { tcp, ws, http, wsUrl, url, tb (the REST client of tb.mjs),
- * log() (its stderr so far), stop(), restart() (stop, then start again on the
- * same ports, with an empty tenant as a restarted emulator has) }.
+ * log() (its stderr so far), stop(), start() (again on the same ports, after
+ * stop()), restart() (stop, then start again on the same ports, with an
+ * empty tenant as a restarted emulator has) }.
  */
 export async function startEmulator({ acceptAnyToken = true, gateways = [], args = [] } = {}) {
   const emu = { tcp: 0, ws: 0, http: 0, stderr: '' };
@@ -183,6 +184,7 @@ export async function startEmulator({ acceptAnyToken = true, gateways = [], args
     await emu.exited;
   };
   emu.restart = async () => { await emu.stop(); await start(); };
+  emu.start = start;
   emu.log = () => emu.stderr;
   await start();
   return emu;

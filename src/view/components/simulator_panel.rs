@@ -4,6 +4,7 @@ use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
 use crate::console::simulator::SimConfig;
+use crate::console::workspace::SimSettings;
 use crate::view::app::use_console;
 
 /// The simulator controls.
@@ -11,8 +12,9 @@ use crate::view::app::use_console;
 pub fn simulator_panel() -> Html {
     let console = use_console();
     let controller = console.controller.clone();
-    let keys = use_state(|| "temperature, humidity".to_string());
-    let interval = use_state(|| "1000".to_string());
+    let saved = controller.sim_settings();
+    let keys = use_state(|| saved.keys.clone());
+    let interval = use_state(|| saved.interval.clone());
     let error = use_state(|| None::<String>);
     let running = controller.simulation();
 
@@ -25,6 +27,10 @@ pub fn simulator_panel() -> Html {
         );
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
+            controller.set_sim_settings(SimSettings {
+                keys: (*keys).clone(),
+                interval: (*interval).clone(),
+            });
             let Ok(interval_ms) = interval.trim().parse::<u32>() else {
                 return error.set(Some("the interval must be whole milliseconds".into()));
             };

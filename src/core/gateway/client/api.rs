@@ -101,11 +101,13 @@ impl Gateway {
                 if self.bridged {
                     self.echoes.record(now, topic, &payload);
                 }
+                self.journal.put(id, topic, &payload);
                 return Ok(id);
             }
             class = Some(c);
         }
         let id = self.session.reserve_publish_id();
+        self.journal.put(id, topic, &payload);
         self.offline.push_back(Held {
             id,
             topic: topic.to_string(),

@@ -31,6 +31,7 @@ impl Gateway {
                 self.on_connected(now);
             }
             Event::Acked(id) => {
+                self.journal.delete(id);
                 self.events.push_back(GatewayEvent::Session(event));
                 if let Some(device) = self.connects.remove(&id) {
                     if self.model.devices_mut().mark_connected(&device) {
@@ -40,6 +41,7 @@ impl Gateway {
                 }
             }
             Event::AckTimedOut { id, .. } | Event::Rejected { id, .. } => {
+                self.journal.delete(id);
                 self.connects.remove(&id);
                 self.events.push_back(GatewayEvent::Session(event));
             }

@@ -23,6 +23,7 @@ mod dispatch;
 pub mod error;
 pub mod events;
 mod held;
+pub mod journal;
 mod split;
 
 #[cfg(test)]
@@ -33,6 +34,8 @@ use std::collections::{HashMap, VecDeque};
 pub use error::GatewayError;
 pub use events::GatewayEvent;
 
+use bytes::Bytes;
+
 use super::codec::EchoTracker;
 use super::limits::{Pacer, SessionLimits};
 use super::model::{Model, ModelConfig};
@@ -41,6 +44,8 @@ use crate::core::time::Millis;
 
 use held::{Held, HeldQueue};
 pub use held::{OFFLINE_QUEUE_BYTES, OFFLINE_QUEUE_LIMIT};
+use journal::Journal;
+pub use journal::JournalOp;
 
 /// A ThingsBoard gateway over one MQTT session. Sans-IO: it never reads a
 /// clock nor touches a socket.
@@ -61,6 +66,8 @@ pub struct Gateway {
     /// Until when uplinks wait for the answer to `getSessionLimits`, after
     /// a CONNACK.
     limits_wait: Option<Millis>,
+    /// The durable outbox's changes, for the shell to store.
+    journal: Journal,
     /// Whether a bridged broker sends our own publishes back (then they are
     /// recognised and ignored); off for a relay or ThingsBoard itself.
     bridged: bool,
@@ -94,6 +101,7 @@ impl Gateway {
             pacer: Pacer::default(),
             limits: None,
             limits_wait: None,
+            journal: Journal::default(),
             bridged: false,
             bridge_up: None,
             asked: (options_inflight, options_packet),
@@ -127,6 +135,40 @@ impl Gateway {
     /// is never dropped for looking like one of ours.
     pub fn set_bridged(&mut self, bridged: bool) {
         self.bridged = bridged;
+    }
+
+    /// Make the outbox durable: from now on every data uplink (telemetry,
+    /// attributes, RPC replies, claims) is journaled when accepted and
+    /// again when done with; the shell takes the changes with
+    /// [`Gateway::take_journal`] and keeps them (IndexedDB), and gives them
+    /// back after a reload with [`Gateway::restore`].
+    pub fn set_durable(&mut self, durable: bool) {
+        self.journal.set(durable);
+    }
+
+    /// The durable outbox's changes since the last call, in order.
+    pub fn take_journal(&mut self) -> Vec<JournalOp> {
+        self.journal.take()
+    }
+
+    /// Put uplinks kept from an earlier page (in the order they were
+    /// accepted) back in the outbox, behind what waits there: they go out
+    /// after the next CONNACK's registrations. Returns their new publish
+    /// ids, in the same order; they are not journaled again.
+    pub fn restore(&mut self, records: Vec<(String, Bytes)>) -> Vec<PublishId> {
+        records
+            .into_iter()
+            .map(|(topic, payload)| {
+                let id = self.session.reserve_publish_id();
+                self.offline.push_back(Held {
+                    id,
+                    topic,
+                    payload,
+                    class: None,
+                });
+                id
+            })
+            .collect()
     }
 
     /// After how long (ms) without a message naming it the server drops a

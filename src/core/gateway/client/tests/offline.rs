@@ -265,3 +265,68 @@ fn the_offline_queue_is_bounded_in_bytes_too() {
     assert_eq!(h.take_published_on("v1/devices/me/telemetry").len(), queued);
     assert_eq!(h.gw.offline_bytes(), 0);
 }
+
+#[test]
+fn a_durable_outbox_journals_each_data_uplink_until_it_is_acknowledged() {
+    use crate::core::gateway::client::JournalOp;
+    let mut h = Harness::new();
+    h.gw.set_durable(true);
+    h.gw.connect_device(h.now, "A", None).unwrap();
+    let ids =
+        h.gw.send_telemetry(h.now, &[("A", vec![flat(json!({"x": 1}))])])
+            .unwrap();
+    h.gw.request_attributes(h.now, "A", AttributeScope::Shared, &["k"])
+        .unwrap();
+    let puts = h.gw.take_journal();
+    assert!(
+        matches!(&puts[..], [JournalOp::Put { id, topic, .. }] if *id == ids[0] && topic == "v1/gateway/telemetry"),
+        "only the data uplink, not the registration or the request: {puts:?}"
+    );
+    h.open();
+    let deletes = h.gw.take_journal();
+    assert!(
+        deletes.contains(&JournalOp::Delete { id: ids[0] }),
+        "{deletes:?}"
+    );
+}
+
+#[test]
+fn uplinks_restored_after_a_reload_go_out_after_the_registrations_in_order() {
+    let mut h = Harness::new();
+    h.gw.set_durable(true);
+    h.gw.connect_device(h.now, "A", Some("pump")).unwrap();
+    let restored = h.gw.restore(vec![
+        (
+            "v1/gateway/telemetry".into(),
+            bytes::Bytes::from(r#"{"A":[{"n":1}]}"#),
+        ),
+        (
+            "v1/gateway/telemetry".into(),
+            bytes::Bytes::from(r#"{"A":[{"n":2}]}"#),
+        ),
+    ]);
+    assert_eq!(restored.len(), 2);
+    assert!(
+        h.gw.take_journal().is_empty(),
+        "already stored: not journaled again"
+    );
+    h.open();
+    let sent: Vec<String> = h
+        .take_published()
+        .into_iter()
+        .filter(|(t, _)| t.starts_with("v1/gateway/"))
+        .map(|(t, v)| format!("{t} {v}"))
+        .collect();
+    assert_eq!(
+        sent,
+        [
+            r#"v1/gateway/connect {"device":"A","type":"pump"}"#,
+            r#"v1/gateway/telemetry {"A":[{"n":1}]}"#,
+            r#"v1/gateway/telemetry {"A":[{"n":2}]}"#,
+        ]
+    );
+    let deletes = h.gw.take_journal();
+    for id in restored {
+        assert!(deletes.contains(&crate::core::gateway::client::JournalOp::Delete { id }));
+    }
+}
