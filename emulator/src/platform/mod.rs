@@ -206,6 +206,9 @@ pub struct Platform {
     journal: Journal,
     client_rpc_replies: BTreeMap<String, Value>,
     log: Vec<String>,
+    /// Tokens that name gateway devices made for them ("Gateway TOKEN"):
+    /// masked wherever a log line names such a device.
+    token_names: Vec<String>,
     effects: Vec<Effect>,
 }
 
@@ -245,6 +248,7 @@ impl Platform {
             journal: Journal::default(),
             client_rpc_replies: BTreeMap::new(),
             log: Vec::new(),
+            token_names: Vec::new(),
             effects: Vec::new(),
         };
         p.insert_device(Device::new(
@@ -278,7 +282,17 @@ impl Platform {
 
     /// Log lines produced since the last call, oldest first.
     pub fn take_log(&mut self) -> Vec<String> {
-        std::mem::take(&mut self.log)
+        let mut lines = std::mem::take(&mut self.log);
+        // A gateway made for a token is named after it: no token reaches
+        // the log in clear, not even inside a device name.
+        for line in &mut lines {
+            for token in &self.token_names {
+                if line.contains(token.as_str()) {
+                    *line = line.replace(token.as_str(), &mask(token));
+                }
+            }
+        }
+        lines
     }
 
     /// The current limits.
@@ -347,6 +361,9 @@ impl Platform {
 
     fn create_gateway_for_token(&mut self, token: &str, now: u64) -> Uuid {
         let name = self.unique_name(&format!("Gateway {token}"));
+        if !token.is_empty() {
+            self.token_names.push(token.to_string());
+        }
         let mut d = Device::new(
             &name,
             "default",

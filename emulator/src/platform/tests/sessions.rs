@@ -20,6 +20,28 @@ fn demo_data_holds_test_device_a1_which_is_not_a_gateway() {
 }
 
 #[test]
+fn a_token_never_reaches_the_log_in_clear_not_even_in_a_gateway_name() {
+    let mut p = Platform::new(
+        Config {
+            accept_any_token: true,
+            ..Config::default()
+        },
+        T0,
+    );
+    let opened = p
+        .open_session(request("SECRET-TOKEN-42", MqttVersion::V5), T0)
+        .unwrap();
+    assert_eq!(opened.device_name, "Gateway SECRET-TOKEN-42");
+    let log = p.take_log();
+    assert!(!log.is_empty());
+    assert!(log.iter().any(|l| l.contains("Gateway SE***")), "{log:?}");
+    assert!(
+        log.iter().all(|l| !l.contains("SECRET-TOKEN-42")),
+        "{log:?}"
+    );
+}
+
+#[test]
 fn an_unknown_token_is_refused_with_bad_credentials() {
     let mut p = platform();
     let err = p
