@@ -236,10 +236,16 @@ async fn mqtt_5_over_tcp_and_websocket() {
     let emu = Emulator::start(&[]);
     session_v5(emu.mqtt, false).await;
     session_v5(emu.ws, true).await;
-    emu.wait_log(
+    let line = emu.wait_log(
         "naming the session",
         |l| l.contains("MQTT 5 user GW***"),
         WAIT,
+    );
+    // The gateway is named after its token: the name is masked too.
+    assert!(line.contains("\"Gateway GW***\""), "{line}");
+    assert!(
+        emu.logs().iter().all(|l| !l.contains(GATEWAY_TOKEN)),
+        "no token in clear anywhere in the log"
     );
 }
 

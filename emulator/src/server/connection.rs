@@ -146,7 +146,7 @@ pub async fn serve<L: Link>(hub: Arc<Hub>, mut link: L, peer: String) {
     let client_id = short(&connect.client_id);
     let request = ConnectRequest {
         client_id: connect.client_id,
-        username: connect.username,
+        username: connect.username.clone(),
         password: connect.password,
         version,
         keep_alive: connect.keep_alive,
@@ -184,10 +184,14 @@ pub async fn serve<L: Link>(hub: Arc<Hub>, mut link: L, peer: String) {
         who: who.clone(),
         why: String::new(),
     };
+    // A gateway made for a token is named after it: mask the token there too.
+    let device = match connect.username.as_deref() {
+        Some(user) if !user.is_empty() => opened.device_name.replace(user, &mask(Some(user))),
+        _ => opened.device_name.clone(),
+    };
     log(&format!(
-        "{who} client id {client_id}: session {} for {:?}{} ({} connection(s) open)",
+        "{who} client id {client_id}: session {} for {device:?}{} ({} connection(s) open)",
         opened.session.0,
-        opened.device_name,
         if opened.gateway { " (gateway)" } else { "" },
         open_connections()
     ));
