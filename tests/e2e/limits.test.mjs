@@ -59,8 +59,15 @@ async function allPoints(tb, name, keys) {
   return r.body;
 }
 
-test('with low rate limits, 200 simulated devices never get the connection closed for rate, and every data point arrives exactly once', { timeout: 600_000 }, async () => {
-  const LIMITS = 'messages=20:1;telemetryMessages=10:1;telemetryDataPoints=200:1';
+/**
+ * 200 devices from a pattern, all ticked and simulated with 10 keys every
+ * 5 s for four ticks (about 20 s: 400 data points and 40 device entries a
+ * second offered) against the gateway rate limits `LIMITS`; then wait until
+ * nothing waits. The emulator must never refuse a message for rate, the
+ * session must be the one from the start, and REST must hold every point
+ * exactly once.
+ */
+async function simulateUnderLimits(LIMITS, shot) {
   await withEmulator(['--gateway-rate-limits', LIMITS], async (emulator) => {
     const { tb } = emulator;
     const TOKEN = 'e2e-limits-token';
@@ -160,13 +167,23 @@ test('with low rate limits, 200 simulated devices never get the connection close
       assert.deepEqual(wrong.slice(0, 10), [], `${wrong.length} series differ from ${ticks} points each`);
       assert.equal(total, ticks * DEVICES.length * KEYS.length);
       assert.ok(sawRate > 0, 'the status bar showed "rate limit NN %" during the run');
-      console.log(`# limits: ${ticks} ticks, ${total} points stored once each, peak waiting ${sawWaiting}, peak rate limit ${sawRate} %, drained in ${drainSecs} s after the last tick`);
+      console.log(`# limits ${LIMITS}: ${ticks} ticks, ${total} points stored once each, peak waiting ${sawWaiting}, peak rate limit ${sawRate} %, drained in ${drainSecs} s after the last tick`);
       assert.deepEqual(page.errors, []);
     } finally {
-      await screenshot(page, 'limits-rate');
+      await screenshot(page, shot);
       await page.close();
     }
   });
+}
+
+test('with low rate limits (messages 20:1, telemetry messages 10:1, data points 200:1), 200 simulated devices never get the connection closed for rate, and every data point arrives exactly once', { timeout: 600_000 }, async () => {
+  await simulateUnderLimits('messages=20:1;telemetryMessages=10:1;telemetryDataPoints=200:1', 'limits-rate');
+});
+
+// The same run without the telemetry-messages limit: isolates it from the
+// data-point and message limits when the test above fails.
+test('with the message and data-point limits alone (messages 20:1, data points 200:1), the same run arrives exactly once on one session', { timeout: 600_000 }, async () => {
+  await simulateUnderLimits('messages=20:1;telemetryDataPoints=200:1', 'limits-rate-points');
 });
 
 test('a publish the server rejects causes a few reconnects, is then listed as rejected with its reason, and other traffic keeps flowing', { timeout: 120_000 }, async () => {
@@ -241,6 +258,8 @@ test('two browsers on one token: a handful of connects in 60 s, the loser says "
       await status(a).getByText(/^Taken over/).waitFor({ timeout: 15_000 });
       await connectedStatus(b).waitFor({ timeout: 10_000 });
       await a.getByRole('button', { name: 'Take over', exact: true }).waitFor();
+      // MQTT 5 DISCONNECT 142 from the emulator, in words.
+      await a.getByText(/reason 142\): session taken over/).first().waitFor();
       // Let the rest of the minute pass, counting connects as they happen.
       let peak = 0;
       await until('60 s since the second page connected', async () => {
@@ -259,6 +278,7 @@ test('two browsers on one token: a handful of connects in 60 s, the loser says "
       await connectedStatus(a).waitFor({ timeout: 10_000 });
       await status(b).getByText(/^Taken over/).waitFor({ timeout: 15_000 });
       await b.getByRole('button', { name: 'Take over', exact: true }).waitFor();
+      await b.getByText(/reason 142\): session taken over/).first().waitFor();
       const statusB = await status(b).innerText();
       // And it stays that way: a connects, b waits for a person.
       const settled = opened(emulator, GATEWAY);
