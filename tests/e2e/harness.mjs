@@ -71,9 +71,15 @@ export async function launch() {
   });
 }
 
-/** A page on the app that records console errors and uncaught exceptions. */
+/**
+ * A page on the app that records console errors and uncaught exceptions.
+ * `browser` is a Browser (the page gets a context of its own, as a separate
+ * browser would) or a BrowserContext (another tab of that browser).
+ */
 export async function openApp(browser, appUrl) {
-  const page = await browser.newPage({ viewport: { width: 1360, height: 1200 } });
+  const page = typeof browser.pages === 'function'
+    ? await browser.newPage()
+    : await browser.newPage({ viewport: { width: 1360, height: 1200 } });
   page.errors = [];
   page.on('pageerror', (e) => page.errors.push(String(e)));
   page.on('dialog', (d) => { page.errors.push(`dialog opened: ${d.message()}`); d.dismiss(); });
@@ -96,7 +102,7 @@ export async function screenshot(page, name) {
 }
 
 /** Fill the connect form and connect (the caller waits for the outcome). */
-export async function connect(page, { url, token = 'e2e-gateway-token', subprotocol = 'mqtt', profile, remember, mqtt, bridged, expiry } = {}) {
+export async function connect(page, { url, token = 'e2e-gateway-token', subprotocol = 'mqtt', profile, remember, mqtt, bridged, expiry, keepalive } = {}) {
   if (!url) throw new Error('connect: no url');
   if (profile) await page.getByLabel('Profile name').fill(profile);
   await page.getByLabel('URL').fill(url);
@@ -104,6 +110,7 @@ export async function connect(page, { url, token = 'e2e-gateway-token', subproto
   if (mqtt !== undefined) await page.getByLabel('MQTT version').selectOption(mqtt);
   if (bridged !== undefined) await page.getByLabel(/Bridged broker/).setChecked(bridged);
   if (expiry !== undefined) await page.getByLabel('Sub-device expiry (s)').fill(String(expiry));
+  if (keepalive !== undefined) await page.getByLabel('Keepalive (s)').fill(String(keepalive));
   await page.getByLabel('Authentication').selectOption('token');
   await page.getByLabel('Access token').fill(token);
   if (remember !== undefined) await page.getByLabel('Remember the secret in this browser').setChecked(remember);

@@ -124,5 +124,18 @@ export function rest(baseUrl, credentials = TENANT) {
       const res = await fetch(`${baseUrl}/emulator/errors`);
       return res.json();
     },
+    /** The limits now in force (`null` = unlimited). */
+    async limits() {
+      const res = await fetch(`${baseUrl}/emulator/limits`);
+      return res.json();
+    },
+    /** Change limits while running (only the fields given; every session's buckets restart full). */
+    async setLimits(limits) {
+      const res = await fetch(`${baseUrl}/emulator/limits`, {
+        method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify(limits),
+      });
+      if (res.status !== 200) throw new Error(`PUT /emulator/limits: HTTP ${res.status} ${await res.text()}`);
+      return res.json();
+    },
   };
 }
