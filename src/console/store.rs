@@ -289,11 +289,17 @@ impl Store {
                     .into(),
             ),
             GatewayEvent::BridgeState { up: true } => {}
-            GatewayEvent::SessionLimitsUnanswered => self.notice(
+            GatewayEvent::SessionLimitsUnanswered { kept } => self.notice(
                 epoch_ms,
-                "the server did not answer getSessionLimits in time (ThingsBoard before 3.8 does not): \
-                 traffic is not paced"
-                    .into(),
+                if *kept {
+                    "the server did not answer getSessionLimits in time: the limits it gave \
+                     before still pace the traffic"
+                        .into()
+                } else {
+                    "the server did not answer getSessionLimits in time (ThingsBoard before 3.8 \
+                     does not): traffic is not paced"
+                        .into()
+                },
             ),
         }
     }

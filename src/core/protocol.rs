@@ -36,9 +36,14 @@ pub trait Protocol {
     /// Whether the last session ended because another client took it over
     /// (MQTT 5 DISCONNECT 142).
     fn taken_over(&self) -> bool;
+    /// Why the last session ended, in words, if it was not asked to.
+    fn last_error_text(&self) -> Option<String>;
 }
 
 impl Protocol for Session {
+    fn last_error_text(&self) -> Option<String> {
+        self.last_error().map(|e| e.to_string())
+    }
     fn taken_over(&self) -> bool {
         matches!(
             self.last_error(),
@@ -99,6 +104,9 @@ impl Protocol for Session {
 impl Protocol for Gateway {
     fn taken_over(&self) -> bool {
         Protocol::taken_over(self.session())
+    }
+    fn last_error_text(&self) -> Option<String> {
+        Protocol::last_error_text(self.session())
     }
     fn handle_open(&mut self, now: Millis) {
         Gateway::handle_open(self, now)

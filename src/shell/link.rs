@@ -326,7 +326,12 @@ fn after_flush<P: Protocol + 'static>(inner: &Rc<Inner<P>>) {
         // The session ended on its own (refused, keepalive timeout, protocol
         // error): close the transport and decide whether to retry.
         drop_socket(inner);
-        after_close(inner, "the MQTT session ended".into());
+        let why = inner
+            .protocol
+            .borrow()
+            .last_error_text()
+            .unwrap_or_else(|| "the MQTT session ended".into());
+        after_close(inner, why);
     }
     arm_timer(inner);
     notify(inner);

@@ -78,7 +78,7 @@ impl Gateway {
     /// points are counted only where a limit needs them).
     pub(super) fn class_of(&self, topic: &str, payload: &[u8]) -> Class {
         let scope = Class::scope_of(topic);
-        Class::counted(topic, payload, self.pacer.counts_points(scope))
+        Class::counted(topic, payload, self.pacer.counts(scope))
     }
 
     /// Publish one checked message at QoS 1 and remember it for echo
@@ -138,9 +138,11 @@ impl Gateway {
             }
             Err(reason) => return Err(CodecError::new(topic, reason).into()),
         };
+        let scope = Class::scope_of(&topic);
         let budget = split::Budget {
             bytes: self.session.max_payload_len(&topic, UPLINK_QOS),
-            points: self.pacer.max_points(Class::scope_of(&topic)),
+            points: self.pacer.max_points(scope),
+            entries: self.pacer.max_entries(scope, cut != Cut::Never),
         };
         let pieces =
             split::split(&body, cut, budget).map_err(|too_big| GatewayError::TooLarge {

@@ -133,8 +133,13 @@ pub enum GatewayEvent {
         reason: String,
     },
     /// No answer to `getSessionLimits` came in time (servers before
-    /// ThingsBoard 3.8 do not answer): the held uplinks go out unpaced.
-    SessionLimitsUnanswered,
+    /// ThingsBoard 3.8 do not answer, and a connection closed at once
+    /// leaves it unanswered): the held uplinks go out, paced by the limits
+    /// known from an earlier connection if there are any.
+    SessionLimitsUnanswered {
+        /// Whether limits known from before still pace the traffic.
+        kept: bool,
+    },
     /// The server renamed a device: publishes to `old` now go to `new`.
     DeviceRenamed {
         /// The old name.

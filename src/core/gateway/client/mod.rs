@@ -254,7 +254,10 @@ impl Gateway {
         self.expire(now);
         if self.limits_wait.is_some_and(|until| until <= now) {
             self.limits_wait = None;
-            self.events.push_back(GatewayEvent::SessionLimitsUnanswered);
+            self.events
+                .push_back(GatewayEvent::SessionLimitsUnanswered {
+                    kept: self.limits.is_some(),
+                });
         }
         self.keep_registered(now);
         self.flush_offline(now);

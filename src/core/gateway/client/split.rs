@@ -23,6 +23,9 @@ pub(super) struct Budget {
     /// Data points (telemetry values, attribute keys), if limited. One
     /// telemetry entry is never cut, even if it alone carries more.
     pub points: Option<u64>,
+    /// Device entries, if limited (each is a message to the server's rate
+    /// limits).
+    pub entries: Option<u64>,
 }
 
 impl Budget {
@@ -239,7 +242,8 @@ fn pack(members: Vec<Member<'_>>, budget: Budget) -> Vec<Piece> {
         if !buf.is_empty() {
             // `,` member `}`.
             let fits = buf.len() + member.bytes.len() + 2 <= budget.bytes
-                && buf_points + member.points <= budget.max_points();
+                && buf_points + member.points <= budget.max_points()
+                && (devices.len() as u64) < budget.entries.unwrap_or(u64::MAX);
             let repeated = devices.last().is_some_and(|d| d == member.device);
             if fits && !repeated {
                 buf.push(b',');

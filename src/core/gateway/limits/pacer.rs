@@ -24,6 +24,10 @@ pub struct Class {
     /// Telemetry or attributes (the telemetry buckets), or another message
     /// (the messages bucket).
     pub telemetry: bool,
+    /// How many messages the server counts: one per device entry of a
+    /// multi-device gateway message (ThingsBoard hands each device's part
+    /// to its rate limits as a message of its own), else one.
+    pub messages: u64,
     /// Data points it carries (telemetry values, attribute keys).
     pub points: u64,
 }
@@ -34,27 +38,36 @@ impl Class {
         Class::counted(topic, payload, true)
     }
 
-    /// The class of a message on `topic`; its data points are counted
-    /// (which parses the payload) only if `count_points`, else taken as 0.
-    pub fn counted(topic: &str, payload: &[u8], count_points: bool) -> Class {
+    /// The class of a message on `topic`; its device entries and data
+    /// points are counted (which parses the payload) only if `count`, else
+    /// taken as one message and no points.
+    pub fn counted(topic: &str, payload: &[u8], count: bool) -> Class {
         let scope = Class::scope_of(topic);
-        let points = match (is_upload(topic), count_points) {
-            (false, _) => None,
-            (true, false) => Some(0),
-            (true, true) => data_points(topic, payload),
+        let telemetry = is_upload(topic);
+        let mut class = Class {
+            scope,
+            telemetry,
+            messages: 1,
+            points: 0,
         };
-        match points {
-            Some(points) => Class {
-                scope,
-                telemetry: true,
-                points,
-            },
-            None => Class {
-                scope,
-                telemetry: false,
-                points: 0,
-            },
+        if !count {
+            return class;
         }
+        let multi_device = matches!(
+            topic,
+            "v1/gateway/telemetry" | "v1/gateway/attributes" | "v1/gateway/claim"
+        );
+        if multi_device {
+            class.messages = serde_json::from_slice::<Value>(payload)
+                .ok()
+                .and_then(|v| v.as_object().map(|devices| devices.len() as u64))
+                .unwrap_or(1)
+                .max(1);
+        }
+        if telemetry {
+            class.points = data_points(topic, payload).unwrap_or(0);
+        }
+        class
     }
 }
 
@@ -123,6 +136,11 @@ struct BucketSet {
     telemetry_data_points: Option<Buckets>,
     /// The most data points one message may carry.
     max_points: Option<u64>,
+    /// The most device entries one telemetry or attribute message may
+    /// carry (each is a message to the server's rate limits).
+    max_telemetry_entries: Option<u64>,
+    /// The same for other multi-device messages (claims).
+    max_other_entries: Option<u64>,
 }
 
 impl BucketSet {
@@ -136,6 +154,11 @@ impl BucketSet {
                 .telemetry_data_points
                 .as_ref()
                 .map(|l| l.scaled(HEADROOM).burst()),
+            max_telemetry_entries: limits
+                .telemetry_messages
+                .as_ref()
+                .map(|l| l.scaled(HEADROOM).burst()),
+            max_other_entries: limits.messages.as_ref().map(|l| l.scaled(HEADROOM).burst()),
         }
     }
 
@@ -143,13 +166,15 @@ impl BucketSet {
     fn buckets_for(&self, class: Class) -> impl Iterator<Item = (&Buckets, u64)> {
         let (a, b) = if class.telemetry {
             (
-                self.telemetry_messages.as_ref().map(|b| (b, 1)),
+                self.telemetry_messages
+                    .as_ref()
+                    .map(|b| (b, class.messages)),
                 self.telemetry_data_points
                     .as_ref()
                     .map(|b| (b, class.points)),
             )
         } else {
-            (self.messages.as_ref().map(|b| (b, 1)), None)
+            (self.messages.as_ref().map(|b| (b, class.messages)), None)
         };
         a.into_iter().chain(b)
     }
@@ -158,13 +183,15 @@ impl BucketSet {
     fn for_class(&mut self, class: Class) -> impl Iterator<Item = (&mut Buckets, u64)> {
         let (a, b) = if class.telemetry {
             (
-                self.telemetry_messages.as_mut().map(|b| (b, 1)),
+                self.telemetry_messages
+                    .as_mut()
+                    .map(|b| (b, class.messages)),
                 self.telemetry_data_points
                     .as_mut()
                     .map(|b| (b, class.points)),
             )
         } else {
-            (self.messages.as_mut().map(|b| (b, 1)), None)
+            (self.messages.as_mut().map(|b| (b, class.messages)), None)
         };
         a.into_iter().chain(b)
     }
@@ -194,10 +221,24 @@ impl Pacer {
         }
     }
 
-    /// Whether anything limits the traffic of `scope` with data points
-    /// (so a message's points must be counted).
-    pub fn counts_points(&self, scope: Scope) -> bool {
-        self.get(scope).telemetry_data_points.is_some()
+    /// Whether a limit of `scope` needs a message's device entries or data
+    /// points counted (which parses it).
+    pub fn counts(&self, scope: Scope) -> bool {
+        let set = self.get(scope);
+        set.telemetry_data_points.is_some()
+            || set.telemetry_messages.is_some()
+            || (scope == Scope::Gateway && set.messages.is_some())
+    }
+
+    /// The most device entries one multi-device message of `scope` may
+    /// carry: telemetry and attributes (`telemetry`), or claims.
+    pub fn max_entries(&self, scope: Scope, telemetry: bool) -> Option<u64> {
+        let set = self.get(scope);
+        if telemetry {
+            set.max_telemetry_entries
+        } else {
+            set.max_other_entries
+        }
     }
 
     /// Whether any limit applies at all.
@@ -320,6 +361,7 @@ mod tests {
         let class = Class {
             scope: Scope::Gateway,
             telemetry: true,
+            messages: 1,
             points: 100,
         };
         p.take(Millis(0), class);
@@ -331,6 +373,27 @@ mod tests {
         assert_eq!(
             p.usage(Millis(0)).1.map(|u| (u * 100.0).round()),
             Some(63.0)
+        );
+    }
+
+    #[test]
+    fn each_device_entry_of_a_gateway_message_is_a_telemetry_message_to_the_server() {
+        let body = json!({"A": [{"v": 1}], "B": [{"v": 2}], "C": [{"v": 3}]});
+        let class = Class::of("v1/gateway/telemetry", body.to_string().as_bytes());
+        assert_eq!((class.messages, class.points), (3, 3));
+        let claim = Class::of("v1/gateway/claim", br#"{"A":{},"B":{}}"#);
+        assert_eq!((claim.telemetry, claim.messages), (false, 2));
+        assert_eq!(
+            Class::of("v1/gateway/connect", br#"{"device":"A"}"#).messages,
+            1
+        );
+        let mut p = Pacer::new(&limits(json!({"telemetryMessages": "10:1"})));
+        assert_eq!(p.max_entries(Scope::Gateway, true), Some(8));
+        p.take(Millis(0), class);
+        p.take(Millis(0), class);
+        assert!(
+            p.ready_at(Millis(0), class) > Millis(0),
+            "6 of 8 taken: 3 more do not fit"
         );
     }
 

@@ -176,7 +176,7 @@ fn without_an_answer_to_get_session_limits_the_held_uplinks_go_after_five_second
     );
     assert!(h
         .take_events()
-        .contains(&GatewayEvent::SessionLimitsUnanswered));
+        .contains(&GatewayEvent::SessionLimitsUnanswered { kept: false }));
 }
 
 #[test]
@@ -218,4 +218,32 @@ fn an_unreadable_answer_is_reported_and_the_traffic_goes_unpaced() {
     h.gw.send_own_telemetry(h.now, &[flat(json!({"x": 1}))])
         .unwrap();
     assert_eq!(h.take_published_on("v1/devices/me/telemetry").len(), 1);
+}
+
+#[test]
+fn a_batch_for_many_devices_is_cut_so_each_device_entry_keeps_to_the_telemetry_message_rate() {
+    // ThingsBoard hands each device's part of a gateway message to its rate
+    // limits as a message of its own.
+    let mut h = limited(
+        json!({"messages": null, "telemetryMessages": "10:1", "telemetryDataPoints": null}),
+    );
+    let batch: Vec<(String, Vec<TelemetryEntry>)> = (0..40)
+        .map(|i| (format!("D{i}"), vec![flat(json!({ "v": i }))]))
+        .collect();
+    h.gw.send_telemetry(h.now, &batch).unwrap();
+    let sent = run(&mut h, 6_000, "v1/gateway/telemetry");
+    let entries = |v: &Value| v.as_object().unwrap().len() as u64;
+    assert!(
+        sent.iter().all(|(_, v)| entries(v) <= 8),
+        "at most 80 % of 10 devices a message"
+    );
+    assert_eq!(
+        sent.iter().map(|(_, v)| entries(v)).sum::<u64>(),
+        40,
+        "every device once"
+    );
+    assert!(
+        server_allows(&sent, "10:1", entries),
+        "the server's 10:1 is never exceeded"
+    );
 }
