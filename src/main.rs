@@ -5,6 +5,23 @@ fn main() {
     browser_gateway::view::start();
 }
 
+/// The size of this page's wasm linear memory in bytes, for the memory
+/// benchmark (`scripts/bench app`, reachable from JS as
+/// `window.wasmBindings.wasm_memory_bytes()`). Read-only: it only reports
+/// what the browser already knows, and wasm memory never shrinks, so the
+/// latest value is also the peak so far.
+#[cfg(target_arch = "wasm32")]
+#[wasm_bindgen::prelude::wasm_bindgen]
+pub fn wasm_memory_bytes() -> f64 {
+    use wasm_bindgen::JsCast;
+    wasm_bindgen::memory()
+        .unchecked_into::<js_sys::WebAssembly::Memory>()
+        .buffer()
+        .unchecked_into::<js_sys::ArrayBuffer>()
+        .byte_length()
+        .into()
+}
+
 #[cfg(not(target_arch = "wasm32"))]
 fn main() {
     eprintln!(
