@@ -8,6 +8,7 @@ use std::collections::BTreeSet;
 use super::answers::{Answer, Outcome, SentReply};
 use super::auto_reply::AutoReplies;
 use super::log_filter::{LogIndex, LogQuery};
+use super::removal::UndoRemoval;
 use super::telemetry::TelemetryView;
 use super::text::neutralize_bidi;
 use crate::core::gateway::codec::AttributeResult;
@@ -103,6 +104,8 @@ pub struct Store {
     pub selected: Option<String>,
     /// Devices ticked in the list, for actions on many at once.
     pub checked: BTreeSet<String>,
+    /// The last bulk removal, while it can be undone.
+    pub undo_removal: UndoRemoval,
     seq: u64,
 }
 
@@ -130,6 +133,7 @@ impl Default for Store {
             auto_replies: AutoReplies::default(),
             selected: None,
             checked: BTreeSet::new(),
+            undo_removal: UndoRemoval::default(),
             seq: 0,
         }
     }
