@@ -150,5 +150,13 @@ test('keyboard only: connect, add a device, answer an RPC, and read the chart\'s
   // The canvas is sharp: as many pixels as its box times the device pixel ratio.
   const size = await chart.evaluate((c) => ({ w: c.width, css: c.getBoundingClientRect().width, ratio: devicePixelRatio }));
   assert.ok(Math.abs(size.w - size.css * size.ratio) <= 2, JSON.stringify(size));
+
+  // The chart takes the theme's colours: its background is the panel's, in
+  // light and, once the system turns dark, in dark.
+  const corner = () => chart.evaluate((c) => Array.from(c.getContext('2d').getImageData(1, 1, 1, 1).data.slice(0, 3)));
+  assert.deepEqual(await corner(), [0xff, 0xff, 0xff]);
+  await page.emulateMedia({ colorScheme: 'dark' });
+  await until('the chart redrawn in the dark theme', async () => (await corner()).join() === [0x16, 0x1b, 0x22].join());
+  await page.emulateMedia({ colorScheme: 'light' });
   assert.deepEqual(page.errors, []);
 });
