@@ -3,9 +3,12 @@
 //! memory, so it is tested natively like the core.
 pub mod answers;
 pub mod auto_reply;
+pub mod chart;
+pub mod log_filter;
 pub mod natural;
 pub mod pattern;
 pub mod profiles;
+pub mod removal;
 pub mod simulator;
 pub mod store;
 pub mod tabs;

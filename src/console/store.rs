@@ -7,6 +7,8 @@ use std::collections::BTreeSet;
 
 use super::answers::{Answer, Outcome, SentReply};
 use super::auto_reply::AutoReplies;
+use super::log_filter::{LogIndex, LogQuery};
+use super::removal::UndoRemoval;
 use super::telemetry::TelemetryView;
 use super::text::neutralize_bidi;
 use crate::core::gateway::codec::AttributeResult;
@@ -71,6 +73,9 @@ pub struct Store {
     pub rejected: Ring<Rejection>,
     /// Whether the log is paused (packets are still counted, not kept).
     pub log_paused: bool,
+    /// The packets of [`Store::log`] that pass the log's filter, kept up to
+    /// date as packets arrive and drop (see [`Store::set_log_query`]).
+    pub log_index: LogIndex,
     /// Errors and warnings, newest last.
     pub notices: Ring<Notice>,
     /// Why the last session ended, in words (cleared on connect).
@@ -99,6 +104,8 @@ pub struct Store {
     pub selected: Option<String>,
     /// Devices ticked in the list, for actions on many at once.
     pub checked: BTreeSet<String>,
+    /// The last bulk removal, while it can be undone.
+    pub undo_removal: UndoRemoval,
     seq: u64,
 }
 
@@ -111,6 +118,7 @@ impl Default for Store {
             log: Ring::with_byte_cap(LOG_CAP, LOG_BYTE_CAP),
             rejected: Ring::new(500),
             log_paused: false,
+            log_index: LogIndex::default(),
             notices: Ring::new(200),
             last_error: None,
             connected: false,
@@ -125,6 +133,7 @@ impl Default for Store {
             auto_replies: AutoReplies::default(),
             selected: None,
             checked: BTreeSet::new(),
+            undo_removal: UndoRemoval::default(),
             seq: 0,
         }
     }
@@ -361,6 +370,18 @@ impl Store {
         });
     }
 
+    /// Filter the traffic log by `query` (the log is scanned once, now;
+    /// afterwards only arriving packets are tested).
+    pub fn set_log_query(&mut self, query: LogQuery) {
+        self.log_index.set_query(query, &self.log);
+    }
+
+    /// Forget every packet of the traffic log.
+    pub fn clear_log(&mut self) {
+        self.log.clear();
+        self.log_index.rebuild(&self.log);
+    }
+
     fn log_packet(&mut self, p: &PacketLog, now: Millis, epoch_ms: u64) {
         if p.kind == "PUBLISH" {
             match p.direction {
@@ -381,6 +402,7 @@ impl Store {
             },
             weight,
         );
+        self.log_index.update(&self.log);
     }
 }
 

@@ -44,13 +44,17 @@ impl TelemetryView {
         let latest = self.latest.entry(device.to_string()).or_default();
         let mut series = self.series.get_mut(device);
         for (key, value) in values {
-            latest.insert(
-                key.clone(),
-                Latest {
-                    value: value.clone(),
-                    ts,
-                },
-            );
+            // The latest is the newest by timestamp, as the platform keeps
+            // it: a value sent late with an earlier `ts` does not replace it.
+            if latest.get(key).is_none_or(|l| l.ts <= ts) {
+                latest.insert(
+                    key.clone(),
+                    Latest {
+                        value: value.clone(),
+                        ts,
+                    },
+                );
+            }
             if let (Some(series), Some(number)) = (series.as_deref_mut(), as_number(value)) {
                 series
                     .entry(key.clone())
@@ -139,6 +143,20 @@ mod tests {
         assert!(
             t.series("A").is_none(),
             "no series for a device nobody opened"
+        );
+    }
+
+    #[test]
+    fn a_value_with_an_earlier_timestamp_does_not_replace_the_latest() {
+        let mut t = TelemetryView::default();
+        t.record("A", 2_000, &values(json!({"temp": 23.25})));
+        t.record("A", 1_000, &values(json!({"temp": 19})));
+        assert_eq!(t.latest("A").unwrap()["temp"].value, json!(23.25));
+        t.record("A", 2_000, &values(json!({"temp": 24})));
+        assert_eq!(
+            t.latest("A").unwrap()["temp"].value,
+            json!(24),
+            "same time: the later one"
         );
     }
 

@@ -69,23 +69,24 @@ pub fn app() -> Html {
                 </section>
                 <section class="panel work" aria-label="Workspace">
                     <Notices />
-                    <Tabs label="Pages" names={vec!["Devices", "Gateway", "Traffic log"]} selected={*page} {on_select} />
-                    { match *page {
-                        "Gateway" => html! { <GatewayPage /> },
-                        "Traffic log" => html! { <TrafficLog /> },
-                        _ => html! {
-                            <div class="devices-page">
-                                <DeviceList />
-                                { match selected {
-                                    Some(d) => {
-                                        let device = Some(AttrValue::from(d.clone()));
-                                        html! { <DevicePage key={d} {device} /> }
-                                    }
-                                    None => html! { <p class="empty">{ "Add a device, or open one from the list." }</p> },
-                                } }
-                            </div>
-                        },
-                    } }
+                    <Tabs label="Pages" id="page" names={vec!["Devices", "Gateway", "Traffic log"]} selected={*page} {on_select}>
+                        { match *page {
+                            "Gateway" => html! { <GatewayPage /> },
+                            "Traffic log" => html! { <TrafficLog /> },
+                            _ => html! {
+                                <div class="devices-page">
+                                    <DeviceList />
+                                    { match selected {
+                                        Some(d) => {
+                                            let device = Some(AttrValue::from(d.clone()));
+                                            html! { <DevicePage key={d} {device} /> }
+                                        }
+                                        None => html! { <p class="empty">{ "Add a device, or open one from the list." }</p> },
+                                    } }
+                                </div>
+                            },
+                        } }
+                    </Tabs>
                 </section>
             </main>
         </ContextProvider<Console>>

@@ -104,7 +104,9 @@ test('a two-way RPC posted to the REST API is answered by hand in the app and th
 test('after the emulator restarts, the app reconnects, registers its devices again, and still gets RPCs', async () => {
   await emulator.stop();
   const status = page.getByRole('status', { name: 'Connection status' });
-  await status.getByText(/Reconnecting in \d+ s/).waitFor({ timeout: 10_000 });
+  await status.getByText(/Reconnecting \(attempt \d+\)/).waitFor({ timeout: 10_000 });
+  // The countdown is beside the status, outside its live region.
+  await page.getByLabel('Reconnect countdown').getByText(/next try in \d+ s/).waitFor();
   // A restarted emulator has an empty tenant: what it knows afterwards, the
   // app told it after reconnecting.
   await emulator.restart();

@@ -3,18 +3,20 @@
 
 use std::rc::Rc;
 
-use web_sys::{HtmlInputElement, HtmlSelectElement};
+use web_sys::{HtmlElement, HtmlInputElement, HtmlSelectElement};
 use yew::prelude::*;
 
 use super::simulator_panel::SimulatorPanel;
 use super::virtual_list::VirtualList;
 use crate::console::natural::natural_cmp;
 use crate::console::pattern;
+use crate::console::removal::{devices_text, Removal, RemovedDevice, UNDO_MS};
 use crate::core::gateway::model::{Device, DeviceState};
 use crate::core::gateway::Gateway;
 use crate::core::time::Millis;
-use crate::shell::clock::now;
+use crate::shell::clock::{epoch_ms, now};
 use crate::view::app::use_console;
+use crate::view::controller::Controller;
 use crate::view::format::ago;
 
 /// The list's order, cached between renders.
@@ -24,6 +26,66 @@ struct Order {
     sort: String,
     at: Millis,
     names: Rc<Vec<String>>,
+}
+
+/// What "Connect selected" and "Disconnect selected" do to each ticked
+/// device (removal asks first: see [`remove_checked`]).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Bulk {
+    Connect,
+    Disconnect,
+}
+
+/// Remove every ticked device, remembering each (type, registration) so
+/// that the removal can be undone for a while.
+fn remove_checked(controller: &Controller) {
+    let names: Vec<String> = controller.store().checked.iter().cloned().collect();
+    let kept: Vec<RemovedDevice> = controller.gateway(|g| {
+        names
+            .iter()
+            .filter_map(|name| g.model().devices().get(name))
+            .map(|d| RemovedDevice {
+                name: d.name.clone(),
+                device_type: d.device_type.clone(),
+                registered: d.state.wants_connection(),
+            })
+            .collect()
+    });
+    for name in &names {
+        let _ = controller.act(&format!("remove {name}"), |g, t| {
+            g.remove_device(t, name).map(|_| ())
+        });
+    }
+    let mut store = controller.store_mut();
+    store.checked.clear();
+    if store.selected.as_ref().is_some_and(|s| names.contains(s)) {
+        store.selected = None;
+    }
+    store.undo_removal.removed(kept, epoch_ms());
+    drop(store);
+    controller.request_render();
+}
+
+/// Bring removed devices back: registered again with their types, and
+/// disconnected again where they were, ticked as they were.
+fn restore(controller: &Controller, removal: Removal) {
+    for d in &removal.devices {
+        let added = controller.act(&format!("restore {}", d.name), |g, t| {
+            g.connect_device(t, &d.name, d.device_type.as_deref())
+                .map(|_| ())
+        });
+        if added.is_ok() && !d.registered {
+            let _ = controller.act(&format!("disconnect {}", d.name), |g, t| {
+                g.disconnect_device(t, &d.name).map(|_| ())
+            });
+        }
+    }
+    let mut store = controller.store_mut();
+    store
+        .checked
+        .extend(removal.devices.iter().map(|d| d.name.clone()));
+    drop(store);
+    controller.request_render();
 }
 
 /// Names of the devices whose name contains `filter` (any case), in `sort` order.
@@ -104,6 +166,37 @@ pub fn device_list() -> Html {
     let new_name = use_state(String::new);
     let new_type = use_state(String::new);
     let add_error = use_state(|| None::<String>);
+    // The count a removal waits to be confirmed for.
+    let confirming = use_state(|| None::<usize>);
+    let confirm_button = use_node_ref();
+    let remove_button = use_node_ref();
+    let undo_button = use_node_ref();
+    let undo_timer = use_mut_ref(|| None::<gloo::timers::callback::Timeout>);
+    // A button to focus once the next render has put it on the page (the
+    // one with the focus may be gone: after removing, Undo gets it; after
+    // undoing, "Remove selected").
+    let focus_next = use_mut_ref(|| None::<NodeRef>);
+    {
+        let focus_next = focus_next.clone();
+        use_effect(move || {
+            let target = focus_next.borrow().clone();
+            if let Some(button) = target.and_then(|r| r.cast::<HtmlElement>()) {
+                let _ = button.focus();
+                focus_next.borrow_mut().take();
+            }
+        });
+    }
+    {
+        // The focus goes to the question's confirm button when it is asked.
+        let confirm_button = confirm_button.clone();
+        use_effect_with(*confirming, move |confirming| {
+            if confirming.is_some() {
+                if let Some(button) = confirm_button.cast::<HtmlElement>() {
+                    let _ = button.focus();
+                }
+            }
+        });
+    }
 
     // The order (filter + sort over every device) is the costly part with
     // thousands of devices: it is recomputed only when the device count, the
@@ -160,33 +253,85 @@ pub fn device_list() -> Html {
             }
         })
     };
-    let bulk = |what: &'static str| {
+    let bulk = |action: Bulk| {
         let controller = controller.clone();
         Callback::from(move |_| {
             let names: Vec<String> = controller.store().checked.iter().cloned().collect();
             for name in &names {
-                let _ = match what {
-                    "connect" => controller.act(&format!("connect {name}"), |g, t| {
+                let _ = match action {
+                    Bulk::Connect => controller.act(&format!("connect {name}"), |g, t| {
                         g.connect_device(t, name, None).map(|_| ())
                     }),
-                    "disconnect" => controller.act(&format!("disconnect {name}"), |g, t| {
+                    Bulk::Disconnect => controller.act(&format!("disconnect {name}"), |g, t| {
                         g.disconnect_device(t, name).map(|_| ())
                     }),
-                    _ => controller.act(&format!("remove {name}"), |g, t| {
-                        g.remove_device(t, name).map(|_| ())
-                    }),
                 };
-            }
-            if what == "remove" {
-                let mut store = controller.store_mut();
-                store.checked.clear();
-                if store.selected.as_ref().is_some_and(|s| names.contains(s)) {
-                    store.selected = None;
-                }
             }
             controller.request_render();
         })
     };
+    // "Remove selected" asks first, naming the count; once removed, "Undo"
+    // is offered for a while.
+    let ask_remove = {
+        let confirming = confirming.clone();
+        Callback::from(move |_| confirming.set(Some(n_checked)))
+    };
+    let cancel_remove = {
+        let confirming = confirming.clone();
+        let refocus = remove_button.clone();
+        Callback::from(move |_| {
+            confirming.set(None);
+            if let Some(button) = refocus.cast::<HtmlElement>() {
+                let _ = button.focus();
+            }
+        })
+    };
+    let do_remove = {
+        let (controller, confirming, undo_timer, focus_next, undo_button) = (
+            controller.clone(),
+            confirming.clone(),
+            undo_timer.clone(),
+            focus_next.clone(),
+            undo_button.clone(),
+        );
+        Callback::from(move |_| {
+            confirming.set(None);
+            remove_checked(&controller);
+            *focus_next.borrow_mut() = Some(undo_button.clone());
+            // Draw once more when the undo is no longer offered.
+            let c = controller.clone();
+            *undo_timer.borrow_mut() = Some(gloo::timers::callback::Timeout::new(
+                UNDO_MS as u32 + 50,
+                move || c.request_render(),
+            ));
+        })
+    };
+    let undo = {
+        let (controller, focus_next, remove_button) = (
+            controller.clone(),
+            focus_next.clone(),
+            remove_button.clone(),
+        );
+        Callback::from(move |_| {
+            *focus_next.borrow_mut() = Some(remove_button.clone());
+            let removal = controller.store_mut().undo_removal.take(epoch_ms());
+            if let Some(removal) = removal {
+                restore(&controller, removal);
+            }
+        })
+    };
+    let dismiss_undo = {
+        let controller = controller.clone();
+        Callback::from(move |_| {
+            controller.store_mut().undo_removal.forget();
+            controller.request_render();
+        })
+    };
+    let undo_offer = controller
+        .store()
+        .undo_removal
+        .offered(epoch_ms())
+        .map(|r| r.done_text());
     let check_all = {
         let controller = controller.clone();
         let rows = rows.clone();
@@ -244,7 +389,7 @@ pub fn device_list() -> Html {
                 <div class={classes!("device-row", is_selected.then_some("selected"))}>
                     <input type="checkbox" aria-label={format!("Select {name}")}
                         checked={checked.contains(&name)} onchange={tick} />
-                    <button type="button" class="device-name" onclick={open}
+                    <button type="button" class="device-name" onclick={open} title={name.clone()}
                         aria-label={format!("Open {name}")}>{ name.clone() }</button>
                     <span class="device-type">{ r.device_type.clone() }</span>
                     <span class={classes!("device-state", r.state.split(' ').next().unwrap_or("").to_string())}>{ r.state.clone() }</span>
@@ -294,11 +439,31 @@ pub fn device_list() -> Html {
             }
             if n_checked > 0 {
                 <div class="buttons bulk">
-                    <button type="button" onclick={bulk("connect")}>{ "Connect selected" }</button>
-                    <button type="button" onclick={bulk("disconnect")}>{ "Disconnect selected" }</button>
-                    <button type="button" onclick={bulk("remove")}>{ "Remove selected" }</button>
+                    <button type="button" onclick={bulk(Bulk::Connect)}>{ "Connect selected" }</button>
+                    <button type="button" onclick={bulk(Bulk::Disconnect)}>{ "Disconnect selected" }</button>
+                    <button type="button" ref={remove_button} onclick={ask_remove}
+                        aria-expanded={confirming.is_some().to_string()} aria-controls="remove-confirm">{ "Remove selected" }</button>
                 </div>
             }
+            if let Some(count) = *confirming {
+                <div id="remove-confirm" class="confirm" role="alertdialog" aria-modal="false"
+                    aria-labelledby="remove-confirm-text">
+                    <p id="remove-confirm-text">{ Removal::confirm_text(count) }</p>
+                    <div class="buttons">
+                        <button type="button" class="danger" ref={confirm_button} onclick={do_remove}>
+                            { format!("Remove {}", devices_text(count)) }
+                        </button>
+                        <button type="button" onclick={cancel_remove}>{ "Cancel" }</button>
+                    </div>
+                </div>
+            }
+            <div class="undo" role="status" aria-label="Removal">
+                if let Some(text) = undo_offer {
+                    <span>{ text }</span>
+                    <button type="button" ref={undo_button} onclick={undo}>{ "Undo" }</button>
+                    <button type="button" onclick={dismiss_undo} aria-label="Dismiss the undo">{ "×" }</button>
+                }
+            </div>
             <VirtualList len={rows.len()} row_height={30} {row} label="Device list" class="devices" />
         </section>
     }

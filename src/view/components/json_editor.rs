@@ -1,5 +1,9 @@
 //! A JSON text area that says whether its text is valid JSON as the person
 //! types, so nothing invalid is ever sent.
+//!
+//! Invalid text marks the text area `aria-invalid` and describes it by the
+//! error (`aria-describedby`): a screen reader reads the error when the
+//! person is on the field, instead of an alert interrupting every keystroke.
 
 use serde_json::Value;
 use web_sys::HtmlTextAreaElement;
@@ -26,7 +30,7 @@ pub fn parse_json(text: &str) -> Result<Value, String> {
     serde_json::from_str(text.trim()).map_err(|e| format!("not valid JSON: {e}"))
 }
 
-/// A labelled text area with a live validity line under it.
+/// A labelled text area with a validity line under it that describes it.
 #[function_component(JsonEditor)]
 pub fn json_editor(props: &JsonEditorProps) -> Html {
     let oninput = {
@@ -35,18 +39,26 @@ pub fn json_editor(props: &JsonEditorProps) -> Html {
             on_change.emit(e.target_unchecked_into::<HtmlTextAreaElement>().value())
         })
     };
-    let check = if props.value.trim().is_empty() {
-        html! {}
+    let check_id = format!("{}-check", props.id);
+    let error = if props.value.trim().is_empty() {
+        None
     } else {
-        match parse_json(&props.value) {
-            Ok(_) => html! { <span class="json-ok">{ "valid JSON" }</span> },
-            Err(e) => html! { <span class="json-bad" role="alert">{ e }</span> },
+        parse_json(&props.value).err()
+    };
+    let check = match (&error, props.value.trim().is_empty()) {
+        (_, true) => html! { <span id={check_id.clone()} class="json-check"></span> },
+        (None, false) => {
+            html! { <span id={check_id.clone()} class="json-check json-ok">{ "valid JSON" }</span> }
+        }
+        (Some(e), false) => {
+            html! { <span id={check_id.clone()} class="json-check json-bad">{ e.clone() }</span> }
         }
     };
     html! {
         <div class="json-editor">
             <label for={props.id.clone()}>{ props.label.clone() }</label>
             <textarea id={props.id.clone()} rows={props.rows.to_string()} spellcheck="false"
+                aria-invalid={error.is_some().to_string()} aria-describedby={check_id}
                 value={props.value.clone()} {oninput} />
             { check }
         </div>

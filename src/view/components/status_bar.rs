@@ -1,5 +1,9 @@
 //! The connection status, always visible: every state named, with the reason
 //! for the last failure and the message counters.
+//!
+//! Screen readers hear changes of state, not the clock: the state and its
+//! reason are a live region (`role="status"`), while the reconnect countdown
+//! and the counters, which change every second, are outside it.
 
 use yew::prelude::*;
 
@@ -47,6 +51,8 @@ pub fn status_bar() -> Html {
         )
     });
     let usage = own_usage.into_iter().chain(gateway_usage).reduce(f64::max);
+    // The countdown, shown beside the state but not announced.
+    let mut countdown = None;
     let (class, text, actions) = match &status {
         LinkStatus::Idle => ("idle", "Not connected".to_string(), html! {}),
         LinkStatus::Connecting => ("connecting", "Connecting…".to_string(), html! {}),
@@ -62,9 +68,10 @@ pub fn status_bar() -> Html {
                 let c = controller.clone();
                 Callback::from(move |_| c.reconnect_now())
             };
+            countdown = Some(format!("next try in {secs} s"));
             (
                 "reconnecting",
-                format!("Reconnecting in {secs} s (attempt {attempt}): {why}"),
+                format!("Reconnecting (attempt {attempt}): {why}"),
                 html! {
                     <>
                         <button type="button" onclick={retry}>{ "Retry now" }</button>
@@ -98,6 +105,9 @@ pub fn status_bar() -> Html {
     html! {
         <div class="status-bar">
             <span class={classes!("status", class)} role="status" aria-label="Connection status">{ text }</span>
+            if let Some(countdown) = countdown {
+                <span class="countdown" role="timer" aria-label="Reconnect countdown">{ countdown }</span>
+            }
             { actions }
             <span class="counters" aria-label="Message counters">
                 { format!("in {per_in}/s ({total_in}) · out {per_out}/s ({total_out}) · errors {errors}") }

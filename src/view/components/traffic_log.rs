@@ -1,10 +1,13 @@
-//! The traffic log: every packet in and out, newest first, filterable,
-//! pausable, capped, virtualized.
+//! The traffic log: every packet in and out, newest first, filterable (any
+//! case, by topic or payload, and by direction), pausable, capped,
+//! virtualized. The filter's matches are indexed in the store as packets
+//! arrive (`console::log_filter`), so a frame never rescans the log.
 
 use web_sys::{HtmlInputElement, HtmlSelectElement};
 use yew::prelude::*;
 
 use super::virtual_list::VirtualList;
+use crate::console::log_filter::{DirectionFilter, LogQuery};
 use crate::console::store::LogEntry;
 use crate::core::mqtt::Direction;
 use crate::view::app::use_console;
@@ -12,61 +15,46 @@ use crate::view::format::{clock_time, payload_preview, pretty_payload};
 
 const ROW_HEIGHT: u32 = 24;
 
-/// Whether `entry` passes the filters: direction, and `text` found in its
-/// topic or its payload (where device names are).
-fn matches(entry: &LogEntry, text: &str, direction: &str) -> bool {
-    let dir_ok = match direction {
-        "in" => entry.packet.direction == Direction::In,
-        "out" => entry.packet.direction == Direction::Out,
-        _ => true,
-    };
-    dir_ok
-        && (text.is_empty()
-            || entry.packet.topic.contains(text)
-            || entry
-                .packet
-                .payload
-                .windows(text.len())
-                .any(|w| w == text.as_bytes()))
-}
-
 /// The traffic log panel.
 #[function_component(TrafficLog)]
 pub fn traffic_log() -> Html {
     let console = use_console();
     let controller = console.controller.clone();
-    let topic_filter = use_state(String::new);
-    let direction = use_state(|| "all".to_string());
     let selected = use_state(|| None::<u64>);
 
-    // Only indices are collected per render; rows borrow the store when drawn.
+    // The matching packets are indexed in the store as they arrive; a
+    // render only reads how many there are, and rows fetch theirs.
     let store = controller.store();
-    let rows: std::rc::Rc<Vec<usize>> = std::rc::Rc::new(
-        (0..store.log.len())
-            .rev()
-            .filter(|&i| {
-                store
-                    .log
-                    .get(i)
-                    .is_some_and(|e| matches(e, &topic_filter, &direction))
-            })
-            .collect(),
-    );
+    let query = store.log_index.query().clone();
+    let shown = store.log_index.len();
     let paused = store.log_paused;
     let dropped = store.log.dropped();
     let kept = store.log.len();
     drop(store);
 
     let on_topic = {
-        let f = topic_filter.clone();
+        let c = controller.clone();
         Callback::from(move |e: InputEvent| {
-            f.set(e.target_unchecked_into::<HtmlInputElement>().value())
+            let text = e.target_unchecked_into::<HtmlInputElement>().value();
+            let mut store = c.store_mut();
+            let direction = store.log_index.query().direction;
+            store.set_log_query(LogQuery { text, direction });
+            drop(store);
+            c.request_render();
         })
     };
     let on_direction = {
-        let d = direction.clone();
+        let c = controller.clone();
         Callback::from(move |e: Event| {
-            d.set(e.target_unchecked_into::<HtmlSelectElement>().value())
+            let value = e.target_unchecked_into::<HtmlSelectElement>().value();
+            let mut store = c.store_mut();
+            let text = store.log_index.query().text.clone();
+            store.set_log_query(LogQuery {
+                text,
+                direction: DirectionFilter::from_value(&value),
+            });
+            drop(store);
+            c.request_render();
         })
     };
     let on_pause = {
@@ -82,18 +70,21 @@ pub fn traffic_log() -> Html {
         let c = controller.clone();
         let selected = selected.clone();
         Callback::from(move |_| {
-            c.store_mut().log.clear();
+            c.store_mut().clear_log();
             selected.set(None);
             c.request_render();
         })
     };
     let row = {
-        let rows = rows.clone();
         let selected = selected.clone();
         let controller = controller.clone();
         Callback::from(move |i: usize| {
             let store = controller.store();
-            let Some(e) = rows.get(i).and_then(|&at| store.log.get(at)) else {
+            let Some(e) = store
+                .log_index
+                .newest_first(i, &store.log)
+                .and_then(|at| store.log.get(at))
+            else {
                 return html! {};
             };
             let seq = e.seq;
@@ -132,23 +123,23 @@ pub fn traffic_log() -> Html {
         <div class="traffic-log">
             <div class="toolbar" role="toolbar" aria-label="Log controls">
                 <label for="log-topic">{ "Topic or device" }</label>
-                <input id="log-topic" type="search" placeholder="filter by topic or device"
-                    value={(*topic_filter).clone()} oninput={on_topic} />
+                <input id="log-topic" type="search" placeholder="filter by topic or device (any case)"
+                    value={query.text.clone()} oninput={on_topic} />
                 <label for="log-direction">{ "Direction" }</label>
                 <select id="log-direction" onchange={on_direction}>
-                    <option value="all" selected={*direction == "all"}>{ "all" }</option>
-                    <option value="in" selected={*direction == "in"}>{ "in" }</option>
-                    <option value="out" selected={*direction == "out"}>{ "out" }</option>
+                    { for [DirectionFilter::All, DirectionFilter::In, DirectionFilter::Out].into_iter().map(|d| html! {
+                        <option value={d.value()} selected={query.direction == d}>{ d.value() }</option>
+                    }) }
                 </select>
                 <button type="button" onclick={on_pause} aria-pressed={paused.to_string()}>
                     { if paused { "Resume" } else { "Pause" } }
                 </button>
                 <button type="button" onclick={on_clear}>{ "Clear" }</button>
                 <span class="log-count" aria-label="Log size">
-                    { format!("{} shown · {kept} kept · {dropped} dropped", rows.len()) }
+                    { format!("{shown} shown · {kept} kept · {dropped} dropped") }
                 </span>
             </div>
-            <VirtualList len={rows.len()} row_height={ROW_HEIGHT} {row} label="Packets" class="log-list" />
+            <VirtualList len={shown} row_height={ROW_HEIGHT} {row} label="Packets" class="log-list" />
             if let Some(e) = detail {
                 <section class="log-detail" aria-label="Packet detail">
                     <h3>{ e.packet.kind }{ " " }<bdi>{ e.packet.topic.clone() }</bdi>{ " " }{ meta(&e) }</h3>

@@ -83,15 +83,14 @@ pub fn device_page(props: &DevicePageProps) -> Html {
     html! {
         <section class="device-page" aria-label={device.clone().map(|d| format!("Device {d}")).unwrap_or_else(|| "Gateway".into())}>
             { header }
-            <Tabs label="Device tabs" names={vec!["Telemetry", "Attributes", "RPC", "Claim"]} selected={*tab} {on_select} />
-            <div class="tab-body" role="tabpanel" aria-label={*tab}>
+            <Tabs label="Device tabs" id={if device.is_some() { "device" } else { "gateway" }} names={vec!["Telemetry", "Attributes", "RPC", "Claim"]} selected={*tab} {on_select}>
                 { match *tab {
                     "Attributes" => html! { <AttributesTab device={device.clone()} /> },
                     "RPC" => html! { <RpcTab device={device.clone()} /> },
                     "Claim" => html! { <ClaimTab device={device.clone()} /> },
                     _ => html! { <TelemetryTab device={device.clone()} /> },
                 } }
-            </div>
+            </Tabs>
         </section>
     }
 }

@@ -6,6 +6,7 @@ use std::rc::Rc;
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
+use crate::console::chart::in_time_order;
 use crate::console::store::OWN;
 use crate::console::values::{json_object, rows_to_object};
 use crate::core::gateway::codec::TelemetryEntry;
@@ -14,7 +15,7 @@ use crate::view::components::chart::Chart;
 use crate::view::components::json_editor::JsonEditor;
 use crate::view::format::clock_time;
 
-/// A chart's points: (epoch ms, value), oldest first.
+/// A chart's points: (epoch ms, value), in timestamp order.
 type Points = Rc<Vec<(u64, f64)>>;
 
 /// Props of [`TelemetryTab`].
@@ -49,7 +50,7 @@ pub fn telemetry_tab(props: &TelemetryTabProps) -> Html {
             .series(&key)
             .map(|m| {
                 m.iter()
-                    .map(|(k, r)| (k.clone(), Rc::new(r.iter().copied().collect())))
+                    .map(|(k, r)| (k.clone(), Rc::new(in_time_order(r.iter().copied()))))
                     .collect()
             })
             .unwrap_or_default();
