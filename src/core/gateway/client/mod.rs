@@ -31,6 +31,7 @@ mod tests;
 
 use std::collections::{HashMap, VecDeque};
 
+pub use api::SentTelemetry;
 pub use error::GatewayError;
 pub use events::GatewayEvent;
 
