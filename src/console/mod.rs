@@ -3,6 +3,7 @@
 //! memory, so it is tested natively like the core.
 pub mod answers;
 pub mod auto_reply;
+pub mod loadtest;
 pub mod natural;
 pub mod pattern;
 pub mod profiles;

@@ -27,7 +27,7 @@ pub mod journal;
 mod split;
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 use std::collections::{HashMap, VecDeque};
 
