@@ -221,7 +221,12 @@ impl Run {
 
     fn observe(&mut self, now: Millis, seen: &Observed) {
         if let Some(last) = self.last_seen {
-            if seen.held_by_limits && self.phase != Phase::Done {
+            // Registration is the gateway's own traffic, not the run's.
+            let measured = matches!(
+                self.phase,
+                Phase::WarmingUp | Phase::Sending | Phase::Draining
+            );
+            if seen.held_by_limits && measured {
                 let waited = now.since(last);
                 self.limit_wait_ms += waited;
                 self.series.at(self.ms(now)).limit_wait_ms += waited;
