@@ -4,6 +4,7 @@
 pub mod answers;
 pub mod auto_reply;
 pub mod chart;
+pub mod loadtest;
 pub mod log_filter;
 pub mod natural;
 pub mod pattern;

@@ -5,6 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::auto_reply::Rule;
+use super::loadtest::RunSettings;
 use crate::core::gateway::model::{DeviceState, Devices};
 
 /// The storage key the workspace lives under.
@@ -57,6 +58,8 @@ pub struct Workspace {
     pub rules: Vec<Rule>,
     /// The simulator's settings.
     pub simulator: SimSettings,
+    /// The load-test runs as last set.
+    pub load_tests: Vec<RunSettings>,
 }
 
 impl Workspace {
@@ -127,6 +130,7 @@ mod tests {
                 keys: "a, b".into(),
                 interval: "500".into(),
             },
+            load_tests: vec![RunSettings::default()],
         };
         assert_eq!(
             w.devices,

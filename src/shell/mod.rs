@@ -5,10 +5,14 @@
 //! - [`storage`]: localStorage for connection profiles.
 //! - [`tabs`]: the BroadcastChannel the tabs of this browser agree over.
 //! - [`outbox_db`]: the durable outbox in IndexedDB.
+//! - [`location`]: the page's address and its fragment (shared scenarios).
+//! - [`files`]: downloads through Blob URLs, and reading picked files.
 //! - [`link`]: runs a sans-IO [`crate::core::protocol::Protocol`] over a
 //!   socket: timers, batching of outgoing packets, reconnect with backoff.
 pub mod clock;
+pub mod files;
 pub mod link;
+pub mod location;
 pub mod outbox_db;
 pub mod socket;
 pub mod storage;

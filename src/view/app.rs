@@ -9,6 +9,8 @@ use super::components::connect_form::ConnectForm;
 use super::components::device::page::DevicePage;
 use super::components::device_list::DeviceList;
 use super::components::gateway_page::GatewayPage;
+use super::components::loadtest::page::LoadTestPage;
+use super::components::loadtest::scenario_offer::ScenarioOffer;
 use super::components::notices::Notices;
 use super::components::status_bar::StatusBar;
 use super::components::tabs::Tabs;
@@ -69,9 +71,11 @@ pub fn app() -> Html {
                 </section>
                 <section class="panel work" aria-label="Workspace">
                     <Notices />
-                    <Tabs label="Pages" id="page" names={vec!["Devices", "Gateway", "Traffic log"]} selected={*page} {on_select}>
+                    <ScenarioOffer />
+                    <Tabs label="Pages" id="page" names={vec!["Devices", "Gateway", "Load test", "Traffic log"]} selected={*page} {on_select}>
                         { match *page {
                             "Gateway" => html! { <GatewayPage /> },
+                            "Load test" => html! { <LoadTestPage /> },
                             "Traffic log" => html! { <TrafficLog /> },
                             _ => html! {
                                 <div class="devices-page">

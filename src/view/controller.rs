@@ -10,8 +10,11 @@ use bytes::Bytes;
 use serde_json::Value;
 use yew::Callback;
 
+mod loadtest;
+
 use super::frame::FrameScheduler;
 use crate::console::answers::{Answer, Outcome, SentReply};
+use crate::console::loadtest::{LoadTests, Scenario};
 use crate::console::profiles::{self, Profiles};
 use crate::console::simulator::{SimConfig, Simulator};
 use crate::console::store::{Store, OWN};
@@ -88,6 +91,12 @@ pub struct Controller {
     /// The workspace JSON last written, to write only changes.
     saved_workspace: RefCell<String>,
     workspace_timer: RefCell<Option<gloo::timers::callback::Interval>>,
+    /// The load tests (runs, the one going, reports), driven by
+    /// `loadtest_timer` while a run goes (see `controller/loadtest.rs`).
+    loadtest: RefCell<LoadTests>,
+    loadtest_timer: RefCell<Option<gloo::timers::callback::Interval>>,
+    /// The scenario the page's link carried, until the person answers.
+    scenario_offer: RefCell<Option<Result<Scenario, String>>>,
 }
 
 /// How often the workspace (devices, rules, simulator settings) is saved if
@@ -175,8 +184,12 @@ impl Controller {
             sim_settings: RefCell::new(SimSettings::default()),
             saved_workspace: RefCell::new(String::new()),
             workspace_timer: RefCell::new(None),
+            loadtest: RefCell::new(LoadTests::default()),
+            loadtest_timer: RefCell::new(None),
+            scenario_offer: RefCell::new(None),
         });
         controller.load_workspace();
+        controller.read_scenario_link();
         let weak = Rc::downgrade(&controller);
         *controller.workspace_timer.borrow_mut() = Some(gloo::timers::callback::Interval::new(
             WORKSPACE_SAVE_MS,
@@ -413,6 +426,11 @@ impl Controller {
             }
         }
         *self.sim_settings.borrow_mut() = saved.simulator.clone();
+        if !saved.load_tests.is_empty() {
+            self.loadtest
+                .borrow_mut()
+                .set_runs(saved.load_tests.clone());
+        }
         *self.saved_workspace.borrow_mut() = saved.to_json();
     }
 
@@ -424,6 +442,7 @@ impl Controller {
                 .read(|g| Workspace::devices_of(g.model().devices())),
             rules: self.store().auto_replies.rules().to_vec(),
             simulator: self.sim_settings.borrow().clone(),
+            load_tests: self.saved_runs(),
         };
         let json = workspace.to_json();
         if *self.saved_workspace.borrow() == json {
@@ -823,6 +842,7 @@ impl Controller {
             self.link.drain(|g| {
                 while let Some(event) = g.poll_event() {
                     store.apply_gateway(&event, t, wall);
+                    self.loadtest_event(&event);
                     match event {
                         GatewayEvent::RpcRequest {
                             device,

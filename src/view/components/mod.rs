@@ -5,6 +5,7 @@ pub mod device;
 pub mod device_list;
 pub mod gateway_page;
 pub mod json_editor;
+pub mod loadtest;
 pub mod notices;
 pub mod simulator_panel;
 pub mod status_bar;

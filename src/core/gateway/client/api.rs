@@ -14,7 +14,7 @@ use crate::core::gateway::codec::{
     AttributeScope, Attributes, ClaimRequest, CodecError, Encoded, TelemetryEntry, Uplink,
     UPLINK_QOS,
 };
-use crate::core::gateway::limits::Class;
+use crate::core::gateway::limits::{entry_points, Class};
 use crate::core::gateway::model::{ModelError, RequestKind, Traffic};
 use crate::core::mqtt::PublishId;
 use crate::core::time::Millis;
@@ -22,6 +22,37 @@ use crate::core::time::Millis;
 /// The client attribute a keep-alive asks for (whatever the answer, it is
 /// not shown).
 pub const KEEPALIVE_KEY: &str = "keepalive";
+
+/// One message of a [`Gateway::send_telemetry_counted`] batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SentTelemetry {
+    /// Its publish id (its acknowledgement carries the same).
+    pub id: PublishId,
+    /// The telemetry entries it carries, over all its devices.
+    pub entries: u64,
+    /// The data points it carries (key/value pairs over all entries).
+    pub points: u64,
+}
+
+impl SentTelemetry {
+    /// Count what a `{"Dev": [entries], ..}` payload carries.
+    fn of(id: PublishId, payload: &[u8]) -> SentTelemetry {
+        let body: Value = serde_json::from_slice(payload).unwrap_or(Value::Null);
+        let (mut entries, mut points) = (0, 0);
+        for part in body.as_object().into_iter().flat_map(|m| m.values()) {
+            entries += match part {
+                Value::Array(items) => items.len() as u64,
+                _ => 1,
+            };
+            points += entry_points(part);
+        }
+        SentTelemetry {
+            id,
+            entries,
+            points,
+        }
+    }
+}
 
 /// `keys` as owned strings, repeats removed, order kept.
 fn unique_keys<S: AsRef<str>>(keys: &[S]) -> Vec<String> {
@@ -128,6 +159,19 @@ impl Gateway {
         cut: Cut,
         traffic: Traffic,
     ) -> Result<Vec<PublishId>, GatewayError> {
+        let sent = self.publish_pieces(now, uplink, cut, traffic)?;
+        Ok(sent.into_iter().map(|(id, _)| id).collect())
+    }
+
+    /// [`Gateway::publish_batch`], giving back each message's payload
+    /// beside its publish id.
+    fn publish_pieces(
+        &mut self,
+        now: Millis,
+        uplink: &Uplink,
+        cut: Cut,
+        traffic: Traffic,
+    ) -> Result<Vec<(PublishId, Bytes)>, GatewayError> {
         self.now = now;
         let topic = uplink.topic();
         let body = match uplink.to_json() {
@@ -160,13 +204,14 @@ impl Gateway {
         }
         let bytes = pieces.iter().map(|p| topic.len() + p.payload.len()).sum();
         self.check_offline_room(pieces.len(), bytes)?;
-        let mut ids = Vec::with_capacity(pieces.len());
+        let mut sent = Vec::with_capacity(pieces.len());
         for piece in pieces {
-            ids.push(self.submit(now, &topic, piece.payload)?);
+            let id = self.submit(now, &topic, piece.payload.clone())?;
+            sent.push((id, piece.payload));
             self.record_publish(now, &piece.devices, traffic);
         }
         self.pump();
-        Ok(ids)
+        Ok(sent)
     }
 
     /// Register a device and publish its `connect` (with `device_type` as its
@@ -299,6 +344,24 @@ impl Gateway {
         let resolved = self.resolve_all(batch)?;
         let uplink = Uplink::Telemetry(resolved);
         self.publish_batch(now, &uplink, Cut::Elements, Traffic::Telemetry)
+    }
+
+    /// [`Gateway::send_telemetry`], telling for each message what it
+    /// carries: its publish id, its telemetry entries and its data points
+    /// (as ThingsBoard counts them), so a caller that measures (the load
+    /// test) can credit each acknowledgement with exactly what it covers.
+    pub fn send_telemetry_counted<S: AsRef<str>>(
+        &mut self,
+        now: Millis,
+        batch: &[(S, Vec<TelemetryEntry>)],
+    ) -> Result<Vec<SentTelemetry>, GatewayError> {
+        let resolved = self.resolve_all(batch)?;
+        let uplink = Uplink::Telemetry(resolved);
+        let sent = self.publish_pieces(now, &uplink, Cut::Elements, Traffic::Telemetry)?;
+        Ok(sent
+            .into_iter()
+            .map(|(id, payload)| SentTelemetry::of(id, &payload))
+            .collect())
     }
 
     /// Publish client attributes for many devices on

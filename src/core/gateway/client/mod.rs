@@ -27,10 +27,11 @@ pub mod journal;
 mod split;
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 use std::collections::{HashMap, VecDeque};
 
+pub use api::SentTelemetry;
 pub use error::GatewayError;
 pub use events::GatewayEvent;
 

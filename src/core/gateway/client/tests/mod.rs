@@ -3,7 +3,7 @@
 mod attributes;
 mod devices;
 mod echo;
-mod harness;
+pub(crate) mod harness;
 mod lifecycle;
 mod limits;
 mod offline;

@@ -333,3 +333,35 @@ fn a_claim_over_the_packet_limit_is_refused_naming_the_device() {
     );
     assert!(transmitted(&mut h).is_empty());
 }
+
+#[test]
+fn a_counted_batch_tells_each_message_its_entries_and_data_points_and_they_add_up() {
+    let mut h = Harness::connected();
+    h.take_published();
+    h.take_events();
+    let batch: Vec<(String, Vec<TelemetryEntry>)> = (0..2_000)
+        .map(|i| {
+            let values = obj(json!({"pulseCounter": i, "leakage": false, "batteryLevel": 90}));
+            let entries = vec![
+                TelemetryEntry::timed(1_000 + i as u64, values.clone()),
+                TelemetryEntry::timed(2_000 + i as u64, values),
+            ];
+            (format!("Meter-{i}"), entries)
+        })
+        .collect();
+    let counted = h.gw.send_telemetry_counted(h.now, &batch).unwrap();
+    let sent = transmitted(&mut h);
+    assert!(counted.len() >= 2, "{} messages", counted.len());
+    assert_eq!(counted.iter().map(|c| c.entries).sum::<u64>(), 4_000);
+    assert_eq!(counted.iter().map(|c| c.points).sum::<u64>(), 12_000);
+    for (c, (_, p)) in counted.iter().zip(&sent) {
+        let entries: u64 = body(p)
+            .values()
+            .map(|v| v.as_array().unwrap().len() as u64)
+            .sum();
+        assert_eq!(c.entries, entries);
+        assert_eq!(c.points, entries * 3);
+    }
+    let ids: Vec<PublishId> = counted.iter().map(|c| c.id).collect();
+    assert_eq!(ack(&mut h, &sent), ids);
+}
