@@ -121,7 +121,7 @@ async function simulateUnderLimits(LIMITS, shot) {
       // Four ticks, one every 5 s: about 20 s.
       await until('4 simulator ticks', async () => {
         await watch();
-        return broken || / 4 ticks/.test(await simulation.innerText());
+        return broken || / 4 ticks/.test(await page.getByRole('timer', { name: 'Simulation ticks' }).innerText());
       }, 40_000);
       await page.getByRole('button', { name: 'Stop simulation' }).click();
       await simulation.waitFor({ state: 'detached' });
