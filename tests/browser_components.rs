@@ -12,11 +12,11 @@ use browser_gateway::console::removal::Removal;
 use browser_gateway::core::gateway::model::DeviceState;
 use browser_gateway::core::mqtt::{Direction, Event, PacketLog};
 use browser_gateway::shell::clock::{epoch_ms, now};
-use browser_gateway::view::app::Console;
 use browser_gateway::view::components::device::rpc_tab::RpcTab;
 use browser_gateway::view::components::device_list::DeviceList;
 use browser_gateway::view::components::tabs::Tabs;
 use browser_gateway::view::components::traffic_log::TrafficLog;
+use browser_gateway::view::context::Console;
 use browser_gateway::view::controller::Controller;
 use bytes::Bytes;
 use wasm_bindgen::JsCast;
@@ -45,25 +45,12 @@ struct HostProps {
     show: &'static str,
 }
 
-/// What `App` does for its children: the console context, re-rendered when
-/// the controller asks.
+/// What `App` does for its children: the console context (each component
+/// re-renders for the slices it shows).
 #[function_component(Host)]
 fn host(props: &HostProps) -> Html {
-    let version = use_state(|| 0u64);
-    {
-        let controller = props.controller.0.clone();
-        let version = version.clone();
-        use_effect_with((), move |_| {
-            let counter = std::cell::Cell::new(0u64);
-            controller.set_render(Callback::from(move |_| {
-                counter.set(counter.get() + 1);
-                version.set(counter.get());
-            }));
-        });
-    }
     let console = Console {
         controller: props.controller.0.clone(),
-        version: *version,
     };
     let device = Some(AttrValue::from(RPC_DEVICE));
     html! {
@@ -483,4 +470,69 @@ async fn tabs_follow_the_aria_pattern_with_arrows_home_and_end() {
     settle().await;
     assert_eq!(state()[0], on);
     assert_eq!(focused().map(|f| f.id()), Some("t-tab-0".into()));
+}
+
+#[derive(Properties, PartialEq)]
+struct CounterProps {
+    controller: Shared,
+    renders: Rc<std::cell::Cell<u32>>,
+}
+
+#[function_component(CounterHost)]
+fn counter_host(props: &CounterProps) -> Html {
+    let console = Console {
+        controller: props.controller.0.clone(),
+    };
+    html! {
+        <ContextProvider<Console> context={console}>
+            <Subscribed controller={props.controller.clone()} renders={props.renders.clone()} />
+        </ContextProvider<Console>>
+    }
+}
+
+/// A component that shows the device list's slice and counts its renders.
+#[function_component(Subscribed)]
+fn subscribed(props: &CounterProps) -> Html {
+    use browser_gateway::console::slices::Slice;
+    let _console = browser_gateway::view::context::use_slices(&[Slice::Devices]);
+    props.renders.set(props.renders.get() + 1);
+    html! { <p>{ "devices" }</p> }
+}
+
+#[wasm_bindgen_test]
+async fn a_component_re_renders_only_when_a_slice_it_shows_changed() {
+    use browser_gateway::console::slices::{Slice, Slices};
+    let controller = Controller::new();
+    let root = gloo::utils::document().create_element("div").unwrap();
+    gloo::utils::body().append_child(&root).unwrap();
+    let renders = Rc::new(std::cell::Cell::new(0u32));
+    yew::Renderer::<CounterHost>::with_root_and_props(
+        root.clone(),
+        CounterProps {
+            controller: Shared(controller.clone()),
+            renders: renders.clone(),
+        },
+    )
+    .render();
+    settle().await;
+    let first = renders.get();
+    assert!(first >= 1);
+    // Traffic (the log and the status) does not touch the device list.
+    for _ in 0..10 {
+        controller.mark(Slices::of(&[Slice::Log, Slice::Status]));
+    }
+    settle().await;
+    settle().await;
+    assert_eq!(renders.get(), first, "no render for other slices");
+    // Ten changes of its slice before a frame cost one render.
+    for _ in 0..10 {
+        controller.mark(Slices::of(&[Slice::Devices]));
+    }
+    settle().await;
+    settle().await;
+    assert_eq!(
+        renders.get(),
+        first + 1,
+        "one render per frame for its slice"
+    );
 }

@@ -19,10 +19,17 @@ impl Rate {
         self.total += n;
     }
 
-    /// Events in the last complete second before `now`.
-    pub fn per_second(&mut self, now: Millis) -> u64 {
-        self.roll(now);
-        self.last_second
+    /// Events in the last complete second before `now`. Reading changes
+    /// nothing (a view may call it while it renders).
+    pub fn per_second(&self, now: Millis) -> u64 {
+        let second = now.0 / 1000;
+        if second == self.second {
+            self.last_second
+        } else if second == self.second + 1 {
+            self.in_second
+        } else {
+            0
+        }
     }
 
     /// All events ever recorded.

@@ -1,8 +1,6 @@
 //! The root component: provides the controller to every component and
 //! re-renders when the controller asks (at most once per animation frame).
 
-use std::rc::Rc;
-
 use yew::prelude::*;
 
 use super::components::connect_form::ConnectForm;
@@ -15,21 +13,48 @@ use super::components::notices::Notices;
 use super::components::status_bar::StatusBar;
 use super::components::tabs::Tabs;
 use super::components::traffic_log::TrafficLog;
+use super::context::Console;
 use super::controller::Controller;
+use crate::console::slices::{Slice, Slices};
 
-/// What every component gets from the context: the controller and a version
-/// that changes on every render the controller asks for.
-#[derive(Clone)]
-pub struct Console {
-    /// The shared controller.
-    pub controller: Rc<Controller>,
-    /// Bumped once per rendered frame, so consumers re-render.
-    pub version: u64,
+/// The pages of the workspace.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Page {
+    /// The device list and the open device.
+    Devices,
+    /// The gateway itself.
+    Gateway,
+    /// Load-test runs and their results.
+    LoadTest,
+    /// Every packet in and out.
+    TrafficLog,
 }
 
-impl PartialEq for Console {
-    fn eq(&self, other: &Self) -> bool {
-        Rc::ptr_eq(&self.controller, &other.controller) && self.version == other.version
+impl Page {
+    /// Every page, in tab order.
+    pub const ALL: [Page; 4] = [
+        Page::Devices,
+        Page::Gateway,
+        Page::LoadTest,
+        Page::TrafficLog,
+    ];
+
+    /// Its tab's name.
+    pub fn label(self) -> &'static str {
+        match self {
+            Page::Devices => "Devices",
+            Page::Gateway => "Gateway",
+            Page::LoadTest => "Load test",
+            Page::TrafficLog => "Traffic log",
+        }
+    }
+
+    /// The page whose tab is named `label` (the devices for anything else).
+    pub fn from_label(label: &str) -> Page {
+        Page::ALL
+            .into_iter()
+            .find(|p| p.label() == label)
+            .unwrap_or(Page::Devices)
     }
 }
 
@@ -37,27 +62,28 @@ impl PartialEq for Console {
 #[function_component(App)]
 pub fn app() -> Html {
     let controller = use_memo((), |_| Controller::new());
-    let version = use_state(|| 0u64);
+    // The page's frame changes with the open device only; every component
+    // below re-renders for the slices it shows (see view::context).
+    let force = use_force_update();
     {
         let controller = controller.clone();
-        let version = version.clone();
         use_effect_with((), move |_| {
-            let counter = std::cell::Cell::new(0u64);
-            controller.set_render(Callback::from(move |_| {
-                counter.set(counter.get() + 1);
-                version.set(counter.get());
-            }));
+            let id = controller.subscribe(
+                Slices::of(&[Slice::Frame, Slice::Devices]),
+                Callback::from(move |_| force.force_update()),
+            );
+            let controller = controller.clone();
+            move || controller.unsubscribe(id)
         });
     }
-    let page = use_state(|| "Devices");
+    let page = use_state(|| Page::Devices);
     let console = Console {
         controller: (*controller).clone(),
-        version: *version,
     };
     let selected = controller.store().selected.clone();
     let on_select = {
         let page = page.clone();
-        Callback::from(move |p| page.set(p))
+        Callback::from(move |label: &'static str| page.set(Page::from_label(label)))
     };
     html! {
         <ContextProvider<Console> context={console}>
@@ -72,12 +98,12 @@ pub fn app() -> Html {
                 <section class="panel work" aria-label="Workspace">
                     <Notices />
                     <ScenarioOffer />
-                    <Tabs label="Pages" id="page" names={vec!["Devices", "Gateway", "Load test", "Traffic log"]} selected={*page} {on_select}>
+                    <Tabs label="Pages" id="page" names={Page::ALL.iter().map(|p| p.label()).collect::<Vec<_>>()} selected={page.label()} {on_select}>
                         { match *page {
-                            "Gateway" => html! { <GatewayPage /> },
-                            "Load test" => html! { <LoadTestPage /> },
-                            "Traffic log" => html! { <TrafficLog /> },
-                            _ => html! {
+                            Page::Gateway => html! { <GatewayPage /> },
+                            Page::LoadTest => html! { <LoadTestPage /> },
+                            Page::TrafficLog => html! { <TrafficLog /> },
+                            Page::Devices => html! {
                                 <div class="devices-page">
                                     <DeviceList />
                                     { match selected {
@@ -95,10 +121,4 @@ pub fn app() -> Html {
             </main>
         </ContextProvider<Console>>
     }
-}
-
-/// The console from the context (every component is under [`App`]).
-#[hook]
-pub fn use_console() -> Console {
-    use_context::<Console>().expect("components are rendered inside App")
 }

@@ -17,6 +17,7 @@ use crate::console::answers::{Answer, Outcome, SentReply};
 use crate::console::loadtest::{LoadTests, Scenario};
 use crate::console::profiles::{self, Profiles};
 use crate::console::simulator::{SimConfig, Simulator};
+use crate::console::slices::{Slice, Slices};
 use crate::console::store::{Store, OWN};
 use crate::console::tabs::{session_key, TabAction, TabMessage, Tabs};
 use crate::console::workspace::{self, SimSettings, Workspace};
@@ -60,7 +61,11 @@ pub struct Controller {
     store: RefCell<Store>,
     profiles: RefCell<Profiles>,
     frame: FrameScheduler,
-    render: RefCell<Option<Callback<()>>>,
+    /// The slices changed since the last frame's render.
+    dirty: Cell<Slices>,
+    /// The components to wake, with the slices each shows.
+    subscribers: RefCell<Vec<(u64, Slices, Callback<()>)>>,
+    next_subscriber: Cell<u64>,
     me: RefCell<Weak<Controller>>,
     simulator: RefCell<Option<Simulator>>,
     sim_timer: RefCell<Option<gloo::timers::callback::Interval>>,
@@ -164,7 +169,9 @@ impl Controller {
             store: RefCell::new(store),
             profiles: RefCell::new(profiles),
             frame: FrameScheduler::default(),
-            render: RefCell::new(None),
+            dirty: Cell::new(Slices::NONE),
+            subscribers: RefCell::new(Vec::new()),
+            next_subscriber: Cell::new(0),
             me: RefCell::new(Weak::new()),
             simulator: RefCell::new(None),
             sim_timer: RefCell::new(None),
@@ -262,9 +269,48 @@ impl Controller {
         controller
     }
 
-    /// Set the callback that re-renders the view.
-    pub fn set_render(&self, render: Callback<()>) {
-        *self.render.borrow_mut() = Some(render);
+    /// Wake `wake` on the frame after any of `slices` changed. Returns the
+    /// subscription, for [`Controller::unsubscribe`].
+    pub fn subscribe(&self, slices: Slices, wake: Callback<()>) -> u64 {
+        let id = self.next_subscriber.get();
+        self.next_subscriber.set(id + 1);
+        self.subscribers.borrow_mut().push((id, slices, wake));
+        id
+    }
+
+    /// Stop waking subscription `id` (its component is gone).
+    pub fn unsubscribe(&self, id: u64) {
+        self.subscribers.borrow_mut().retain(|(i, _, _)| *i != id);
+    }
+
+    /// `slices` changed: their components re-render on the next animation
+    /// frame (once, however many changes come before it).
+    pub fn mark(&self, slices: Slices) {
+        if slices.is_empty() {
+            return;
+        }
+        self.dirty.set(self.dirty.get().union(slices));
+        let me = self.me.borrow().clone();
+        self.frame.request(move || {
+            if let Some(c) = me.upgrade() {
+                c.wake_dirty();
+            }
+        });
+    }
+
+    /// Wake the components of the slices changed since the last frame.
+    fn wake_dirty(&self) {
+        let dirty = self.dirty.replace(Slices::NONE);
+        let woken: Vec<Callback<()>> = self
+            .subscribers
+            .borrow()
+            .iter()
+            .filter(|(_, slices, _)| slices.intersects(dirty))
+            .map(|(_, _, wake)| wake.clone())
+            .collect();
+        for wake in woken {
+            wake.emit(());
+        }
     }
 
     /// Connect with `settings`, replacing any connection. The other tabs of
@@ -621,12 +667,10 @@ impl Controller {
         self.request_render();
     }
 
-    /// Ask for a render on the next animation frame.
+    /// Ask for a render of everything on the next animation frame (for
+    /// changes whose reach is not narrowed down; see [`Controller::mark`]).
     pub fn request_render(&self) {
-        let render = self.render.borrow().clone();
-        if let Some(render) = render {
-            self.frame.request(move || render.emit(()));
-        }
+        self.mark(Slices::ALL);
     }
 
     /// Run a gateway action; a failure becomes a notice and comes back as text.
@@ -837,10 +881,13 @@ impl Controller {
     fn drain(&self) {
         let (t, wall) = (now(), epoch_ms());
         let mut to_answer = Vec::new();
+        // The link changed state too (status line), whatever the events.
+        let mut touched = Slices::of(&[Slice::Status]);
         {
             let mut store = self.store.borrow_mut();
             self.link.drain(|g| {
                 while let Some(event) = g.poll_event() {
+                    touched = touched.union(Slices::of_event(&event));
                     store.apply_gateway(&event, t, wall);
                     self.loadtest_event(&event);
                     match event {
@@ -884,6 +931,6 @@ impl Controller {
             }
         }
         self.persist_journal();
-        self.request_render();
+        self.mark(touched);
     }
 }

@@ -6,6 +6,7 @@
 //! Yew re-render, so a burst of thousands of messages costs one render.
 pub mod app;
 pub mod components;
+pub mod context;
 pub mod controller;
 pub mod format;
 pub mod frame;

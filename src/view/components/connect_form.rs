@@ -4,9 +4,10 @@ use web_sys::{HtmlInputElement, HtmlSelectElement};
 use yew::prelude::*;
 
 use crate::console::profiles::{AuthMode, MqttVersion, Profile};
+use crate::console::slices::Slice;
 use crate::core::mqtt::{Credentials, Protocol};
 use crate::shell::link::LinkStatus;
-use crate::view::app::use_console;
+use crate::view::context::use_slices;
 use crate::view::controller::ConnectSettings;
 use crate::view::format::clock_time;
 
@@ -168,7 +169,7 @@ fn non_empty(s: &str) -> Option<String> {
 /// The connect form with Connect, Disconnect and Cancel reconnect buttons.
 #[function_component(ConnectForm)]
 pub fn connect_form() -> Html {
-    let console = use_console();
+    let console = use_slices(&[Slice::Connection, Slice::Status]);
     let form = {
         let controller = console.controller.clone();
         use_state(move || {

@@ -11,19 +11,69 @@ use super::virtual_list::VirtualList;
 use crate::console::natural::natural_cmp;
 use crate::console::pattern;
 use crate::console::removal::{devices_text, Removal, RemovedDevice, UNDO_MS};
+use crate::console::slices::Slice;
 use crate::core::gateway::model::{Device, DeviceState};
 use crate::core::gateway::Gateway;
 use crate::core::time::Millis;
 use crate::shell::clock::{epoch_ms, now};
-use crate::view::app::use_console;
+use crate::view::context::use_slices;
 use crate::view::controller::Controller;
 use crate::view::format::ago;
+
+/// What the list is sorted by (names break ties, in natural order).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SortKey {
+    /// Natural name order (`Sensor-2` before `Sensor-10`).
+    Name,
+    /// Connection state.
+    State,
+    /// Device type.
+    Type,
+    /// Most recent activity first.
+    Activity,
+}
+
+impl SortKey {
+    /// Every key, in the order the menu shows them.
+    pub const ALL: [SortKey; 4] = [
+        SortKey::Name,
+        SortKey::State,
+        SortKey::Type,
+        SortKey::Activity,
+    ];
+
+    /// Its value in the menu.
+    pub fn value(self) -> &'static str {
+        match self {
+            SortKey::Name => "name",
+            SortKey::State => "state",
+            SortKey::Type => "type",
+            SortKey::Activity => "activity",
+        }
+    }
+
+    /// Its words in the menu.
+    pub fn label(self) -> &'static str {
+        match self {
+            SortKey::Activity => "last activity",
+            other => other.value(),
+        }
+    }
+
+    /// The key with menu value `value` (name for anything else).
+    pub fn from_value(value: &str) -> SortKey {
+        SortKey::ALL
+            .into_iter()
+            .find(|k| k.value() == value)
+            .unwrap_or(SortKey::Name)
+    }
+}
 
 /// The list's order, cached between renders.
 struct Order {
     len: usize,
     filter: String,
-    sort: String,
+    sort: SortKey,
     at: Millis,
     names: Rc<Vec<String>>,
 }
@@ -89,7 +139,7 @@ fn restore(controller: &Controller, removal: Removal) {
 }
 
 /// Names of the devices whose name contains `filter` (any case), in `sort` order.
-fn sorted_names(g: &Gateway, filter: &str, sort: &str, t: Millis) -> Vec<String> {
+fn sorted_names(g: &Gateway, filter: &str, sort: SortKey, t: Millis) -> Vec<String> {
     let needle = filter.to_lowercase();
     let mut rows: Vec<Row> = g
         .model()
@@ -99,22 +149,22 @@ fn sorted_names(g: &Gateway, filter: &str, sort: &str, t: Millis) -> Vec<String>
         .map(|d| Row::of(d, t))
         .collect();
     match sort {
-        "activity" => rows.sort_by(|a, b| {
+        SortKey::Activity => rows.sort_by(|a, b| {
             a.idle_ms
                 .cmp(&b.idle_ms)
                 .then_with(|| natural_cmp(&a.name, &b.name))
         }),
-        "state" => rows.sort_by(|a, b| {
+        SortKey::State => rows.sort_by(|a, b| {
             a.state
                 .cmp(&b.state)
                 .then_with(|| natural_cmp(&a.name, &b.name))
         }),
-        "type" => rows.sort_by(|a, b| {
+        SortKey::Type => rows.sort_by(|a, b| {
             a.device_type
                 .cmp(&b.device_type)
                 .then_with(|| natural_cmp(&a.name, &b.name))
         }),
-        _ => rows.sort_by(|a, b| natural_cmp(&a.name, &b.name)),
+        SortKey::Name => rows.sort_by(|a, b| natural_cmp(&a.name, &b.name)),
     }
     rows.into_iter().map(|r| r.name).collect()
 }
@@ -159,10 +209,10 @@ pub fn state_text(state: &DeviceState) -> String {
 /// The list of devices with its toolbar and add form.
 #[function_component(DeviceList)]
 pub fn device_list() -> Html {
-    let console = use_console();
+    let console = use_slices(&[Slice::Devices]);
     let controller = console.controller.clone();
     let filter = use_state(String::new);
-    let sort = use_state(|| "name".to_string());
+    let sort = use_state(|| SortKey::Name);
     let new_name = use_state(String::new);
     let new_type = use_state(String::new);
     let add_error = use_state(|| None::<String>);
@@ -214,9 +264,9 @@ pub fn device_list() -> Html {
             *cached = Some(Order {
                 len: total,
                 filter: (*filter).clone(),
-                sort: (*sort).clone(),
+                sort: *sort,
                 at: t,
-                names: Rc::new(controller.gateway(|g| sorted_names(g, &filter, &sort, t))),
+                names: Rc::new(controller.gateway(|g| sorted_names(g, &filter, *sort, t))),
             });
         }
         cached.as_ref().map(|o| o.names.clone()).unwrap_or_default()
@@ -427,9 +477,9 @@ pub fn device_list() -> Html {
                     oninput={let f = filter.clone(); Callback::from(move |e: InputEvent| f.set(e.target_unchecked_into::<HtmlInputElement>().value()))} />
                 <label for="device-sort">{ "Sort" }</label>
                 <select id="device-sort"
-                    onchange={let s = sort.clone(); Callback::from(move |e: Event| s.set(e.target_unchecked_into::<HtmlSelectElement>().value()))}>
-                    { for [("name", "name"), ("state", "state"), ("type", "type"), ("activity", "last activity")].iter().map(|(v, t)| html! {
-                        <option value={*v} selected={sort.as_str() == *v}>{ *t }</option>
+                    onchange={let s = sort.clone(); Callback::from(move |e: Event| s.set(SortKey::from_value(&e.target_unchecked_into::<HtmlSelectElement>().value())))}>
+                    { for SortKey::ALL.into_iter().map(|k| html! {
+                        <option value={k.value()} selected={*sort == k}>{ k.label() }</option>
                     }) }
                 </select>
                 <span class="log-count" aria-label="Device count">{ format!("{} shown of {total} · {n_checked} selected", rows.len()) }</span>

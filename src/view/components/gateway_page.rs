@@ -8,13 +8,14 @@ use super::device::page::DevicePage;
 use super::device::telemetry_tab::result_line;
 use super::json_editor::{parse_json, JsonEditor};
 use crate::console::answers::Outcome;
-use crate::view::app::use_console;
+use crate::console::slices::Slice;
+use crate::view::context::use_slices;
 use crate::view::format::{clock_time, wall_of};
 
 /// The gateway page.
 #[function_component(GatewayPage)]
 pub fn gateway_page() -> Html {
-    let console = use_console();
+    let console = use_slices(&[Slice::Gateway, Slice::Status]);
     let controller = console.controller.clone();
     let method = use_state(|| "getCurrentTime".to_string());
     let params = use_state(|| "{}".to_string());

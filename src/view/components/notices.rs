@@ -2,13 +2,14 @@
 
 use yew::prelude::*;
 
-use crate::view::app::use_console;
+use crate::console::slices::Slice;
+use crate::view::context::use_slices;
 use crate::view::format::clock_time;
 
 /// The list of notices, with a button to dismiss them all.
 #[function_component(Notices)]
 pub fn notices() -> Html {
-    let console = use_console();
+    let console = use_slices(&[Slice::Notices]);
     let store = console.controller.store();
     if store.notices.is_empty() {
         return html! {};

@@ -4,13 +4,14 @@ use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
 use crate::console::simulator::SimConfig;
+use crate::console::slices::Slice;
 use crate::console::workspace::SimSettings;
-use crate::view::app::use_console;
+use crate::view::context::use_slices;
 
 /// The simulator controls.
 #[function_component(SimulatorPanel)]
 pub fn simulator_panel() -> Html {
-    let console = use_console();
+    let console = use_slices(&[Slice::Devices, Slice::Status]);
     let controller = console.controller.clone();
     let saved = controller.sim_settings();
     let keys = use_state(|| saved.keys.clone());

@@ -7,14 +7,15 @@
 
 use yew::prelude::*;
 
+use crate::console::slices::Slice;
 use crate::shell::clock::now;
 use crate::shell::link::LinkStatus;
-use crate::view::app::use_console;
+use crate::view::context::use_slices;
 
 /// The status line at the top of the page.
 #[function_component(StatusBar)]
 pub fn status_bar() -> Html {
-    let console = use_console();
+    let console = use_slices(&[Slice::Status]);
     let controller = console.controller.clone();
     let status = controller.status();
     // Re-render every second while a countdown or the rates are on screen.
@@ -29,7 +30,7 @@ pub fn status_bar() -> Html {
     }
     let t = now();
     let (per_in, per_out, total_in, total_out, errors, echoes, last_error) = {
-        let mut store = controller.store_mut();
+        let store = controller.store();
         (
             store.rate_in.per_second(t),
             store.rate_out.per_second(t),

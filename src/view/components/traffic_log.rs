@@ -8,9 +8,10 @@ use yew::prelude::*;
 
 use super::virtual_list::VirtualList;
 use crate::console::log_filter::{DirectionFilter, LogQuery};
+use crate::console::slices::Slice;
 use crate::console::store::LogEntry;
 use crate::core::mqtt::Direction;
-use crate::view::app::use_console;
+use crate::view::context::use_slices;
 use crate::view::format::{clock_time, payload_preview, pretty_payload};
 
 const ROW_HEIGHT: u32 = 24;
@@ -18,7 +19,7 @@ const ROW_HEIGHT: u32 = 24;
 /// The traffic log panel.
 #[function_component(TrafficLog)]
 pub fn traffic_log() -> Html {
-    let console = use_console();
+    let console = use_slices(&[Slice::Log]);
     let controller = console.controller.clone();
     let selected = use_state(|| None::<u64>);
 

@@ -9,6 +9,7 @@ use std::cell::Ref;
 use super::Controller;
 use crate::console::auto_reply::AutoReplies;
 use crate::console::loadtest::{Action, LoadTests, Observed, RunSettings, Scenario};
+use crate::console::slices::{Slice, Slices};
 use crate::console::workspace::Workspace;
 use crate::core::gateway::model::DeviceState;
 use crate::core::gateway::GatewayEvent;
@@ -129,7 +130,13 @@ impl Controller {
         if !self.loadtest.borrow().is_active() {
             self.loadtest_timer.borrow_mut().take();
         }
-        self.request_render();
+        // A tick sends for many devices: their counters, the run's figures
+        // and the status line change; nothing else.
+        self.mark(Slices::of(&[
+            Slice::LoadTest,
+            Slice::Devices,
+            Slice::Status,
+        ]));
     }
 
     /// Hand a gateway event to the load test (from `drain`).

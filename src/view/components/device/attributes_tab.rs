@@ -7,10 +7,11 @@ use yew::prelude::*;
 
 use super::telemetry_tab::result_line;
 use crate::console::answers::Outcome;
+use crate::console::slices::Slice;
 use crate::console::values::json_object;
 use crate::core::gateway::codec::AttributeScope;
-use crate::view::app::use_console;
 use crate::view::components::json_editor::JsonEditor;
+use crate::view::context::use_slices;
 use crate::view::format::{clock_time, wall_of};
 
 /// Props of [`AttributesTab`].
@@ -23,7 +24,7 @@ pub struct AttributesTabProps {
 /// Client attributes, shared attributes and requests.
 #[function_component(AttributesTab)]
 pub fn attributes_tab(props: &AttributesTabProps) -> Html {
-    let console = use_console();
+    let console = use_slices(&[Slice::Device, Slice::Gateway]);
     let controller = console.controller.clone();
     let device = props.device.as_ref().map(|d| d.to_string());
     let client_json = use_state(|| "{\"firmware\": \"1.0.0\"}".to_string());

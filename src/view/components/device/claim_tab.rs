@@ -4,7 +4,8 @@ use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
 use super::telemetry_tab::result_line;
-use crate::view::app::use_console;
+use crate::console::slices::Slice;
+use crate::view::context::use_slices;
 
 /// Props of [`ClaimTab`].
 #[derive(Properties, PartialEq)]
@@ -16,7 +17,7 @@ pub struct ClaimTabProps {
 /// The claim form.
 #[function_component(ClaimTab)]
 pub fn claim_tab(props: &ClaimTabProps) -> Html {
-    let console = use_console();
+    let console = use_slices(&[Slice::Device, Slice::Gateway]);
     let controller = console.controller.clone();
     let secret = use_state(String::new);
     let duration = use_state(|| "60000".to_string());

@@ -7,9 +7,10 @@ use super::attributes_tab::AttributesTab;
 use super::claim_tab::ClaimTab;
 use super::rpc_tab::RpcTab;
 use super::telemetry_tab::TelemetryTab;
-use crate::view::app::use_console;
+use crate::console::slices::Slice;
 use crate::view::components::device_list::state_text;
 use crate::view::components::tabs::Tabs;
+use crate::view::context::use_slices;
 
 /// Props of [`DevicePage`].
 #[derive(Properties, PartialEq)]
@@ -21,7 +22,7 @@ pub struct DevicePageProps {
 /// A device's header and tabs.
 #[function_component(DevicePage)]
 pub fn device_page(props: &DevicePageProps) -> Html {
-    let console = use_console();
+    let console = use_slices(&[Slice::Device, Slice::Devices, Slice::Gateway]);
     let controller = console.controller.clone();
     let tab = use_state(|| "Telemetry");
     let device = props.device.clone();

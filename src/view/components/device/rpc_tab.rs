@@ -7,10 +7,11 @@ use yew::prelude::*;
 
 use super::telemetry_tab::result_line;
 use crate::console::auto_reply::{Reply, Rule};
+use crate::console::slices::Slice;
 use crate::console::store::OWN;
 use crate::core::gateway::model::RpcStatus;
-use crate::view::app::use_console;
 use crate::view::components::json_editor::{parse_json, JsonEditor};
+use crate::view::context::use_slices;
 use crate::view::format::{clock_time, wall_of};
 
 /// Props of [`RpcTab`].
@@ -23,7 +24,7 @@ pub struct RpcTabProps {
 /// The RPC inbox, the reply editor and the auto-reply rules.
 #[function_component(RpcTab)]
 pub fn rpc_tab(props: &RpcTabProps) -> Html {
-    let console = use_console();
+    let console = use_slices(&[Slice::Device, Slice::Gateway]);
     let controller = console.controller.clone();
     let device = props.device.as_ref().map(|d| d.to_string());
     let reply_json = use_state(|| "{\"success\": true}".to_string());
@@ -116,7 +117,7 @@ pub fn rpc_tab(props: &RpcTabProps) -> Html {
 /// The auto-reply rules for this device (and the ones for every device).
 #[function_component(AutoReplyRules)]
 fn auto_reply_rules(props: &RpcTabProps) -> Html {
-    let console = use_console();
+    let console = use_slices(&[Slice::Device, Slice::Gateway]);
     let controller = console.controller.clone();
     let method = use_state(String::new);
     let mode = use_state(|| "fixed".to_string());

@@ -7,12 +7,13 @@ use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
 use crate::console::chart::in_time_order;
+use crate::console::slices::Slice;
 use crate::console::store::OWN;
 use crate::console::values::{json_object, rows_to_object};
 use crate::core::gateway::codec::TelemetryEntry;
-use crate::view::app::use_console;
 use crate::view::components::chart::Chart;
 use crate::view::components::json_editor::JsonEditor;
+use crate::view::context::use_slices;
 use crate::view::format::clock_time;
 
 /// A chart's points: (epoch ms, value), in timestamp order.
@@ -28,7 +29,7 @@ pub struct TelemetryTabProps {
 /// Latest values, charts and the publish form.
 #[function_component(TelemetryTab)]
 pub fn telemetry_tab(props: &TelemetryTabProps) -> Html {
-    let console = use_console();
+    let console = use_slices(&[Slice::Device, Slice::Gateway]);
     let controller = console.controller.clone();
     let key = props.device.as_deref().unwrap_or(OWN).to_string();
     let (latest, series) = {
@@ -88,7 +89,7 @@ pub fn telemetry_tab(props: &TelemetryTabProps) -> Html {
 /// the choice to send to every selected device in the same message.
 #[function_component(PublishTelemetry)]
 fn publish_telemetry(props: &TelemetryTabProps) -> Html {
-    let console = use_console();
+    let console = use_slices(&[Slice::Device, Slice::Gateway]);
     let controller = console.controller.clone();
     let raw_mode = use_state(|| false);
     let rows = use_state(|| vec![(String::new(), String::new())]);

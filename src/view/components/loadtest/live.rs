@@ -5,8 +5,9 @@ use yew::prelude::*;
 
 use super::sparkline::Sparkline;
 use crate::console::loadtest::Phase;
+use crate::console::slices::Slice;
 use crate::shell::clock::now;
-use crate::view::app::use_console;
+use crate::view::context::use_slices;
 
 fn ms(v: Option<u32>) -> String {
     v.map(|v| format!("{v} ms")).unwrap_or_else(|| "–".into())
@@ -15,7 +16,7 @@ fn ms(v: Option<u32>) -> String {
 /// Live figures of the run going, if one is.
 #[function_component(LiveResults)]
 pub fn live_results() -> Html {
-    let console = use_console();
+    let console = use_slices(&[Slice::LoadTest]);
     let tests = console.controller.loadtest();
     let Some((index, run)) = tests.current() else {
         return html! {};

@@ -8,12 +8,13 @@ use super::reports::Reports;
 use super::run_form::RunForm;
 use super::scenario_bar::ScenarioBar;
 use crate::console::loadtest::RunSettings;
-use crate::view::app::use_console;
+use crate::console::slices::Slice;
+use crate::view::context::use_slices;
 
 /// The page.
 #[function_component(LoadTestPage)]
 pub fn load_test_page() -> Html {
-    let console = use_console();
+    let console = use_slices(&[Slice::LoadTest, Slice::Devices]);
     let c = console.controller.clone();
     let selected = use_state(|| 0usize);
     let error = use_state(|| None::<String>);

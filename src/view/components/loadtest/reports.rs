@@ -4,8 +4,9 @@
 use yew::prelude::*;
 
 use crate::console::loadtest::summary::{series_csv, summaries_csv};
+use crate::console::slices::Slice;
 use crate::shell::files;
-use crate::view::app::use_console;
+use crate::view::context::use_slices;
 
 fn ms(v: Option<u32>) -> String {
     v.map(|v| v.to_string()).unwrap_or_else(|| "–".into())
@@ -14,7 +15,7 @@ fn ms(v: Option<u32>) -> String {
 /// The reports table.
 #[function_component(Reports)]
 pub fn reports() -> Html {
-    let console = use_console();
+    let console = use_slices(&[Slice::LoadTest]);
     let controller = console.controller.clone();
     let error = use_state(|| None::<String>);
     let tests = controller.loadtest();

@@ -8,7 +8,8 @@ use web_sys::{HtmlInputElement, HtmlSelectElement, HtmlTextAreaElement};
 use yew::prelude::*;
 
 use crate::console::loadtest::{Rate, RunSettings, Stop, Template};
-use crate::view::app::use_console;
+use crate::console::slices::Slice;
+use crate::view::context::use_slices;
 use crate::view::controller::Controller;
 
 /// The form's properties.
@@ -94,7 +95,7 @@ fn preview(s: &RunSettings) -> Result<String, String> {
 /// The form of run `index`.
 #[function_component(RunForm)]
 pub fn run_form(props: &Props) -> Html {
-    let console = use_console();
+    let console = use_slices(&[Slice::LoadTest]);
     let c = console.controller.clone();
     let i = props.index;
     let Some(s) = c.loadtest().runs().get(i).cloned() else {

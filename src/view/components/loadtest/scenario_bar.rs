@@ -6,13 +6,14 @@ use yew::prelude::*;
 
 use crate::console::auto_reply::Reply;
 use crate::console::loadtest::Scenario;
+use crate::console::slices::Slice;
 use crate::shell::files;
-use crate::view::app::use_console;
+use crate::view::context::use_slices;
 
 /// Export, import and link, with the devices and rules a scenario carries.
 #[function_component(ScenarioBar)]
 pub fn scenario_bar() -> Html {
-    let console = use_console();
+    let console = use_slices(&[Slice::LoadTest]);
     let controller = console.controller.clone();
     let error = use_state(|| None::<String>);
     let link = use_state(|| None::<String>);

@@ -3,12 +3,13 @@
 
 use yew::prelude::*;
 
-use crate::view::app::use_console;
+use crate::console::slices::Slice;
+use crate::view::context::use_slices;
 
 /// A banner while the link's scenario waits for an answer.
 #[function_component(ScenarioOffer)]
 pub fn scenario_offer() -> Html {
-    let console = use_console();
+    let console = use_slices(&[Slice::Frame, Slice::LoadTest]);
     let controller = console.controller.clone();
     let Some(offer) = controller.scenario_offer() else {
         return html! {};
