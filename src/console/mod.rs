@@ -11,6 +11,7 @@ pub mod pattern;
 pub mod profiles;
 pub mod removal;
 pub mod simulator;
+pub mod slicing;
 pub mod store;
 pub mod tabs;
 pub mod telemetry;
