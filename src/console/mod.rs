@@ -12,6 +12,7 @@ pub mod profiles;
 pub mod removal;
 pub mod simulator;
 pub mod slices;
+pub mod slicing;
 pub mod store;
 pub mod tabs;
 pub mod telemetry;

@@ -22,6 +22,9 @@ pub struct Simulator {
     config: SimConfig,
     values: HashMap<(usize, usize), f64>,
     ticks: u64,
+    /// The next device of the tick going, if one goes (see
+    /// [`Simulator::begin_tick`]).
+    cursor: Option<usize>,
 }
 
 impl Simulator {
@@ -40,6 +43,7 @@ impl Simulator {
             config,
             values: HashMap::new(),
             ticks: 0,
+            cursor: None,
         })
     }
 
@@ -55,10 +59,43 @@ impl Simulator {
 
     /// One tick: the next values of every device, each from `random()`
     /// (numbers in 0..1 from the caller).
-    pub fn tick(&mut self, mut random: impl FnMut() -> f64) -> Vec<(String, Map<String, Value>)> {
+    pub fn tick(&mut self, random: impl FnMut() -> f64) -> Vec<(String, Map<String, Value>)> {
+        self.cursor = None;
+        self.begin_tick();
+        self.next_part(usize::MAX, random).unwrap_or_default()
+    }
+
+    /// Start a tick whose devices are then handed out in parts by
+    /// [`Simulator::next_part`], so the caller can spread a large tick over
+    /// several tasks. Returns false (and starts nothing) while the last
+    /// tick still has devices to hand out: a tick that falls behind is not
+    /// doubled.
+    pub fn begin_tick(&mut self) -> bool {
+        if self.cursor.is_some() {
+            return false;
+        }
         self.ticks += 1;
-        let mut out = Vec::with_capacity(self.config.devices.len());
-        for (d, device) in self.config.devices.iter().enumerate() {
+        self.cursor = Some(0);
+        true
+    }
+
+    /// Whether the tick going has devices left to hand out.
+    pub fn in_tick(&self) -> bool {
+        self.cursor.is_some()
+    }
+
+    /// The next values of up to `max` (at least one) devices of the tick
+    /// going, in order; `None` when no tick goes.
+    pub fn next_part(
+        &mut self,
+        max: usize,
+        mut random: impl FnMut() -> f64,
+    ) -> Option<Vec<(String, Map<String, Value>)>> {
+        let start = self.cursor?;
+        let devices = self.config.devices.len();
+        let end = start.saturating_add(max.max(1)).min(devices);
+        let mut out = Vec::with_capacity(end - start);
+        for d in start..end {
             let mut map = Map::new();
             for (k, key) in self.config.keys.iter().enumerate() {
                 let v = self
@@ -69,9 +106,10 @@ impl Simulator {
                 let rounded = (*v * 100.0).round() / 100.0;
                 map.insert(key.trim().to_string(), Value::from(rounded));
             }
-            out.push((device.clone(), map));
+            out.push((self.config.devices[d].clone(), map));
         }
-        out
+        self.cursor = (end < devices).then_some(end);
+        Some(out)
     }
 }
 
@@ -100,6 +138,36 @@ mod tests {
             .iter()
             .all(|(_, m)| m.contains_key("t") && m.contains_key("h")));
         assert_eq!(sim.ticks(), 1);
+    }
+
+    #[test]
+    fn a_tick_in_parts_gives_what_one_tick_gives() {
+        let mut c = config();
+        c.devices = (0..7).map(|i| format!("D{i}")).collect();
+        let random = || {
+            let mut seed = 0.1;
+            move || {
+                seed = (seed * 7.3 + 0.01) % 1.0;
+                seed
+            }
+        };
+        let mut whole = Simulator::new(c.clone()).unwrap();
+        let mut parts = Simulator::new(c).unwrap();
+        let (mut r1, mut r2) = (random(), random());
+        for _ in 0..2 {
+            let expected = whole.tick(&mut r1);
+            assert!(parts.begin_tick());
+            assert!(!parts.begin_tick(), "a tick going is not doubled");
+            let mut got = Vec::new();
+            while parts.in_tick() {
+                let part = parts.next_part(3, &mut r2).unwrap();
+                assert!(!part.is_empty() && part.len() <= 3);
+                got.extend(part);
+            }
+            assert_eq!(got, expected);
+            assert_eq!(parts.next_part(3, &mut r2), None);
+        }
+        assert_eq!((parts.ticks(), whole.ticks()), (2, 2));
     }
 
     #[test]

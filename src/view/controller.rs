@@ -11,6 +11,7 @@ use serde_json::Value;
 use yew::Callback;
 
 mod loadtest;
+mod slices;
 
 use super::frame::FrameScheduler;
 use crate::console::answers::{Answer, Outcome, SentReply};
@@ -100,6 +101,10 @@ pub struct Controller {
     /// `loadtest_timer` while a run goes (see `controller/loadtest.rs`).
     loadtest: RefCell<LoadTests>,
     loadtest_timer: RefCell<Option<gloo::timers::callback::Interval>>,
+    /// The simulator's and the load test's work in slices (see
+    /// `controller/slices.rs`).
+    sim_slices: slices::Sliced,
+    loadtest_slices: slices::Sliced,
     /// The scenario the page's link carried, until the person answers.
     scenario_offer: RefCell<Option<Result<Scenario, String>>>,
 }
@@ -193,6 +198,8 @@ impl Controller {
             workspace_timer: RefCell::new(None),
             loadtest: RefCell::new(LoadTests::default()),
             loadtest_timer: RefCell::new(None),
+            sim_slices: slices::Sliced::default(),
+            loadtest_slices: slices::Sliced::default(),
             scenario_offer: RefCell::new(None),
         });
         controller.load_workspace();
@@ -721,6 +728,10 @@ impl Controller {
                 store.telemetry.record(device, ts, entry.values());
             }
         }
+        drop(store);
+        // The devices' counters and charts changed (the open device's page
+        // may show one of them, or the gateway's own).
+        self.mark(Slices::of(&[Slice::Devices, Slice::Device, Slice::Gateway]));
         Ok(())
     }
 
@@ -730,23 +741,48 @@ impl Controller {
         let sim = Simulator::new(config)?;
         *self.simulator.borrow_mut() = Some(sim);
         let me = self.me.borrow().clone();
+        // Each tick is sent in slices (see `controller/slices.rs`): 1,000
+        // devices of 80 keys at once would hold the page for tens of ms.
         let interval = gloo::timers::callback::Interval::new(interval_ms, move || {
             let Some(c) = me.upgrade() else { return };
-            let batch = match c.simulator.borrow_mut().as_mut() {
-                Some(sim) => sim.tick(js_sys::Math::random),
+            let began = match c.simulator.borrow_mut().as_mut() {
+                Some(sim) => sim.begin_tick(),
                 None => return,
             };
-            let batch = batch
-                .into_iter()
-                .map(|(d, v)| (d, TelemetryEntry::flat(v)))
-                .collect();
-            if c.send_telemetry_batch(batch).is_err() {
-                c.stop_simulation();
+            if began {
+                c.run_slice(slices::Work::Simulator);
             }
         });
         *self.sim_timer.borrow_mut() = Some(interval);
         self.request_render();
         Ok(())
+    }
+
+    /// Send the next `max` devices of the simulator's tick going. Returns
+    /// how many went and whether the tick has more.
+    fn simulator_chunk(&self, max: usize) -> (usize, bool) {
+        let part = match self.simulator.borrow_mut().as_mut() {
+            Some(sim) => sim.next_part(max, js_sys::Math::random),
+            None => None,
+        };
+        let Some(part) = part else {
+            return (0, false);
+        };
+        let n = part.len();
+        let batch = part
+            .into_iter()
+            .map(|(d, v)| (d, TelemetryEntry::flat(v)))
+            .collect();
+        if self.send_telemetry_batch(batch).is_err() {
+            self.stop_simulation();
+            return (n, false);
+        }
+        let more = self
+            .simulator
+            .borrow()
+            .as_ref()
+            .is_some_and(Simulator::in_tick);
+        (n, more)
     }
 
     /// Stop the simulation, if one runs.

@@ -242,6 +242,21 @@ impl Run {
     /// action): `now` is monotonic, `wall` ms since the epoch (the
     /// timestamps of the data). Returns what to do now, if anything.
     pub fn tick(&mut self, now: Millis, wall: u64, seen: Observed) -> Option<Action> {
+        self.tick_at_most(now, wall, seen, MAX_PER_TICK)
+    }
+
+    /// [`Run::tick`], handing out at most `max` messages (at least one) in
+    /// an [`Action::Send`], so a caller can split a tick's work into slices
+    /// (see [`crate::console::slicing`]): the rest stays due, and
+    /// [`Run::backlog`] says how much.
+    pub fn tick_at_most(
+        &mut self,
+        now: Millis,
+        wall: u64,
+        seen: Observed,
+        max: u64,
+    ) -> Option<Action> {
+        let max = max.clamp(1, MAX_PER_TICK);
         self.observe(now, &seen);
         let n = self.plan.devices.len();
         loop {
@@ -295,7 +310,7 @@ impl Run {
                         continue;
                     }
                     let due = self.plan.schedule.due_by(now.since(t0) as f64);
-                    let upto = due.min(self.next + MAX_PER_TICK);
+                    let upto = due.min(self.next + max);
                     if upto <= self.next {
                         return None;
                     }
@@ -314,6 +329,19 @@ impl Run {
                 }
                 Phase::Done => return None,
             }
+        }
+    }
+
+    /// Messages due by `now` and not handed out yet (0 outside sending).
+    pub fn backlog(&self, now: Millis) -> u64 {
+        match (self.phase, self.t0) {
+            (Phase::Sending, Some((t0, _))) if !self.stopped => self
+                .plan
+                .schedule
+                .due_by(now.since(t0) as f64)
+                .min(self.plan.schedule.total())
+                .saturating_sub(self.next),
+            _ => 0,
         }
     }
 

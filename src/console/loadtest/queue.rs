@@ -112,6 +112,11 @@ impl LoadTests {
         self.current.as_ref().map(|(i, r)| (*i, r))
     }
 
+    /// Messages of the run going that are due and not handed out yet.
+    pub fn backlog(&self, now: Millis) -> u64 {
+        self.current.as_ref().map_or(0, |(_, r)| r.backlog(now))
+    }
+
     /// How many runs wait in the queue.
     pub fn queued(&self) -> usize {
         self.queue.len()
@@ -120,8 +125,20 @@ impl LoadTests {
     /// Drive the current run (see [`Run::tick`]); a finished run's report
     /// is kept and the next queued run starts.
     pub fn tick(&mut self, now: Millis, wall: u64, seen: Observed) -> Option<Action> {
+        self.tick_at_most(now, wall, seen, super::engine::MAX_PER_TICK)
+    }
+
+    /// [`LoadTests::tick`] handing out at most `max` messages (see
+    /// [`Run::tick_at_most`]).
+    pub fn tick_at_most(
+        &mut self,
+        now: Millis,
+        wall: u64,
+        seen: Observed,
+        max: u64,
+    ) -> Option<Action> {
         let (_, run) = self.current.as_mut()?;
-        let action = run.tick(now, wall, seen);
+        let action = run.tick_at_most(now, wall, seen, max);
         if run.is_done() {
             let report = run.report(now);
             self.reports.push(report);

@@ -40,15 +40,33 @@ fn observe(h: &Harness, devices: &[String]) -> Observed {
 /// Drive `tests` through the harness's gateway, 100 ms a tick, until no
 /// run is left or `max_ms` passed.
 fn drive(h: &mut Harness, tests: &mut LoadTests, max_ms: u64) {
+    drive_in_slices(h, tests, max_ms, engine::MAX_PER_TICK);
+}
+
+/// [`drive`], with at most `max` messages per action: each 100 ms tick's
+/// work is handed out in slices, as the controller does, until nothing
+/// due is left.
+fn drive_in_slices(h: &mut Harness, tests: &mut LoadTests, max_ms: u64, max: u64) {
     let start = h.now;
     while tests.is_active() && h.now.since(start) < max_ms {
+        slice(h, tests, max);
+        while tests.backlog(h.now) > 0 {
+            slice(h, tests, max);
+        }
+        h.advance(100);
+    }
+}
+
+/// One action of the engine, carried out through the harness's gateway.
+fn slice(h: &mut Harness, tests: &mut LoadTests, max: u64) {
+    {
         let devices = tests
             .current()
             .map(|(_, r)| r.plan().devices.clone())
             .unwrap_or_default();
         let wall = WALL0 + h.now.0;
         let seen = observe(h, &devices);
-        match tests.tick(h.now, wall, seen) {
+        match tests.tick_at_most(h.now, wall, seen, max) {
             Some(Action::Register {
                 devices,
                 device_type,
@@ -81,7 +99,6 @@ fn drive(h: &mut Harness, tests: &mut LoadTests, max_ms: u64) {
                 _ => {}
             }
         }
-        h.advance(100);
     }
 }
 
@@ -165,6 +182,64 @@ fn a_smart_meter_run_through_the_gateway_sends_every_message_once_and_counts_eve
     assert!(per_device.values().all(|&n| n == 5));
     // Removed at the end.
     assert!(h.gw.model().devices().get("Meter-1").is_none());
+}
+
+#[test]
+fn a_run_handed_out_in_small_slices_sends_every_message_once_with_each_action_within_its_cap() {
+    let mut h = Harness::connected();
+    h.take_events();
+    let mut tests = LoadTests::default();
+    tests.set_runs(vec![meters(
+        "Meter-{1..100}",
+        100,
+        Stop::Duration { secs: 2 },
+    )]);
+    tests.start(&[0], h.now, 1).unwrap();
+    drive_in_slices(&mut h, &mut tests, 120_000, 7);
+    assert!(!tests.is_active());
+    let s = &tests.reports()[0].summary;
+    // 100 devices × 10 a second × 2 s, whatever the slicing.
+    assert_eq!(s.sent.messages, 2_000);
+    assert_eq!(s.sent.points, 6_000);
+    assert_eq!(s.acked, s.sent);
+    // Each publish carries one slice: at most 7 entries.
+    assert!(
+        s.sent.publishes >= 2_000 / 7,
+        "{} publishes",
+        s.sent.publishes
+    );
+    let entries = published_entries(&mut h);
+    let distinct: HashSet<(String, u64)> =
+        entries.iter().map(|(d, ts, _)| (d.clone(), *ts)).collect();
+    assert_eq!(distinct.len(), entries.len(), "a (device, ts) twice");
+}
+
+#[test]
+fn the_backlog_is_what_is_due_and_not_handed_out() {
+    let mut h = Harness::connected();
+    h.take_events();
+    let mut tests = LoadTests::default();
+    tests.set_runs(vec![RunSettings {
+        create_devices: false,
+        ..meters("Meter-{1..100}", 100, Stop::Duration { secs: 10 })
+    }]);
+    tests.start(&[0], h.now, 1).unwrap();
+    let seen = observe(&h, &[]);
+    assert_eq!(tests.backlog(h.now), 0, "nothing due before sending");
+    let wall = WALL0 + h.now.0;
+    assert!(
+        matches!(tests.tick_at_most(h.now, wall, seen, 1), Some(Action::Send(b)) if b.len() == 1)
+    );
+    h.advance(500);
+    // 1,000 messages a second: 501 due by 500 ms, 1 handed out.
+    assert_eq!(tests.backlog(h.now), 500);
+    let Some(Action::Send(batch)) = tests.tick_at_most(h.now, WALL0 + h.now.0, seen, 300) else {
+        panic!("a batch")
+    };
+    assert_eq!(batch.iter().map(|(_, e)| e.len()).sum::<usize>(), 300);
+    assert_eq!(tests.backlog(h.now), 200);
+    tests.stop(h.now);
+    assert_eq!(tests.backlog(h.now), 0, "nothing due once stopped");
 }
 
 #[test]

@@ -6,6 +6,7 @@
 
 use std::cell::Ref;
 
+use super::slices::Work;
 use super::Controller;
 use crate::console::auto_reply::AutoReplies;
 use crate::console::loadtest::{Action, LoadTests, Observed, RunSettings, Scenario};
@@ -40,12 +41,12 @@ impl Controller {
             let me = self.me.borrow().clone();
             let timer = gloo::timers::callback::Interval::new(TICK_MS, move || {
                 if let Some(c) = me.upgrade() {
-                    c.loadtest_tick();
+                    c.run_slice(Work::LoadTest);
                 }
             });
             *self.loadtest_timer.borrow_mut() = Some(timer);
         }
-        self.loadtest_tick();
+        self.run_slice(Work::LoadTest);
         Ok(())
     }
 
@@ -84,10 +85,17 @@ impl Controller {
         })
     }
 
-    /// One turn of the engine: carry out its action, if any.
-    fn loadtest_tick(&self) {
+    /// One turn of the engine, handing out at most `max` messages: carry
+    /// out its action, if any. Returns how many messages went and whether
+    /// more are due now (the tick's work goes on in the next chunk; see
+    /// `controller/slices.rs`).
+    pub(super) fn loadtest_chunk(&self, max: usize) -> (usize, bool) {
         let seen = self.observe();
-        let action = self.loadtest.borrow_mut().tick(now(), epoch_ms(), seen);
+        let action = self
+            .loadtest
+            .borrow_mut()
+            .tick_at_most(now(), epoch_ms(), seen, max as u64);
+        let mut items = 0;
         match action {
             Some(Action::Register {
                 devices,
@@ -108,6 +116,7 @@ impl Controller {
                 }
             }
             Some(Action::Send(batch)) => {
+                items = batch.iter().map(|(_, entries)| entries.len()).sum();
                 let t = now();
                 let sent = self.link.with(|g| g.send_telemetry_counted(t, &batch));
                 let mut tests = self.loadtest.borrow_mut();
@@ -137,6 +146,10 @@ impl Controller {
             Slice::Devices,
             Slice::Status,
         ]));
+        (
+            items,
+            items > 0 && self.loadtest.borrow().backlog(now()) > 0,
+        )
     }
 
     /// Hand a gateway event to the load test (from `drain`).
