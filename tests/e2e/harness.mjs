@@ -19,13 +19,17 @@ const run = promisify(execFile);
 
 // Children this process started, killed when it exits however it exits, so a
 // failed or interrupted run leaves no broker or emulator behind.
+// Not SIGPIPE: node ignores it (a write to a closed socket or pipe is an
+// EPIPE error), and a listener for it would install a real handler, so that
+// any socket write racing a peer's close (a relay dropping its connections,
+// a restarted emulator) would end the whole run with 130.
 const children = new Set();
 function track(proc) {
   children.add(proc);
   proc.once('exit', () => children.delete(proc));
   return proc;
 }
-for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGPIPE']) {
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
   process.once(signal, () => process.exit(130));
 }
 process.on('exit', () => { for (const c of children) c.kill(); });
