@@ -96,6 +96,7 @@ impl Slices {
             | GatewayEvent::SubscriptionRefused { .. }
             | GatewayEvent::Failed { .. } => Slices::of(&[Notices, Status]),
             GatewayEvent::EchoIgnored { .. } => Slices::of(&[Status]),
+            GatewayEvent::OutboxDropped { .. } => Slices::of(&[Status, Notices]),
             GatewayEvent::BridgeState { .. } => Slices::of(&[Status, Notices, Devices]),
             GatewayEvent::DisconnectNotice { .. } => Slices::of(&[Notices, Devices, Device]),
             // Devices appear, change name or go: the list, the open page

@@ -298,6 +298,14 @@ impl Store {
                     .into(),
             ),
             GatewayEvent::BridgeState { up: true } => {}
+            // Said once; the status bar counts every drop.
+            GatewayEvent::OutboxDropped { count, total } if count == total => self.notice(
+                epoch_ms,
+                "the outbox is full (10 000 messages or 32 MiB wait to be sent): the oldest \
+                 give way to the newest, and the status bar counts what was dropped"
+                    .into(),
+            ),
+            GatewayEvent::OutboxDropped { .. } => {}
             GatewayEvent::SessionLimitsUnanswered { kept } => self.notice(
                 epoch_ms,
                 if *kept {

@@ -12,7 +12,7 @@ use crate::console::natural::natural_cmp;
 use crate::console::pattern;
 use crate::console::removal::{devices_text, Removal, RemovedDevice, UNDO_MS};
 use crate::console::slices::Slice;
-use crate::core::gateway::model::{Device, DeviceState};
+use crate::core::gateway::model::{Device, DeviceState, Expiry};
 use crate::core::gateway::Gateway;
 use crate::core::time::Millis;
 use crate::shell::clock::{epoch_ms, now};
@@ -146,7 +146,7 @@ fn sorted_names(g: &Gateway, filter: &str, sort: SortKey, t: Millis) -> Vec<Stri
         .devices()
         .iter()
         .filter(|d| needle.is_empty() || d.name.to_lowercase().contains(&needle))
-        .map(|d| Row::of(d, t))
+        .map(|d| Row::of(d, t, g.model().config().session_inactivity_ms))
         .collect();
     match sort {
         SortKey::Activity => rows.sort_by(|a, b| {
@@ -182,11 +182,18 @@ struct Row {
 }
 
 impl Row {
-    fn of(d: &Device, t: Millis) -> Row {
+    fn of(d: &Device, t: Millis, expiry_ms: u64) -> Row {
+        let state = match d.expiry(t, expiry_ms) {
+            Expiry::Fine => state_text(&d.state),
+            Expiry::Soon(ms) => format!("connected · expires in {} s", ms.div_ceil(1000)),
+            Expiry::Expired => {
+                "expired (the server dropped it; the next message registers it)".into()
+            }
+        };
         Row {
             name: d.name.clone(),
             device_type: d.device_type.clone().unwrap_or_default(),
-            state: state_text(&d.state),
+            state,
             idle_ms: t.since(d.last_activity),
             telemetry: d.telemetry_sent,
             attributes: d.attributes_sent,
@@ -403,7 +410,12 @@ pub fn device_list() -> Html {
         let checked = checked.clone();
         Callback::from(move |i: usize| {
             let Some(r) = rows.get(i).and_then(|name| {
-                controller.gateway(|g| g.model().devices().get(name).map(|d| Row::of(d, now())))
+                controller.gateway(|g| {
+                    g.model()
+                        .devices()
+                        .get(name)
+                        .map(|d| Row::of(d, now(), g.model().config().session_inactivity_ms))
+                })
             }) else {
                 return html! {};
             };

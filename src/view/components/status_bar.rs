@@ -43,6 +43,7 @@ pub fn status_bar() -> Html {
     };
     // What waits in the outbox (offline, for the session limits, or for
     // room in a rate limit), and how near the nearest rate limit is.
+    let dropped = controller.gateway(|g| g.outbox_dropped());
     let (held, held_bytes, awaiting_limits, (own_usage, gateway_usage)) = controller.gateway(|g| {
         (
             g.offline_len(),
@@ -115,6 +116,11 @@ pub fn status_bar() -> Html {
                 if held > 0 {
                     <span title="messages waiting to be sent: while offline, until the server's session limits are known, or for room in a rate limit">
                         { format!(" · waiting {held} ({} KiB){}", held_bytes.div_ceil(1024), if awaiting_limits { ", for the session limits" } else { "" }) }
+                    </span>
+                }
+                if dropped > 0 {
+                    <span title="messages the full outbox dropped, oldest first, to make room for the newest">
+                        { format!(" · dropped {dropped} (outbox full)") }
                     </span>
                 }
                 if let Some(usage) = usage {

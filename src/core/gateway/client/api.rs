@@ -9,7 +9,7 @@ use bytes::Bytes;
 use serde_json::Value;
 
 use super::split::{self, Cut};
-use super::{Gateway, GatewayError, Held, OFFLINE_QUEUE_BYTES, OFFLINE_QUEUE_LIMIT};
+use super::{Gateway, GatewayError, Held};
 use crate::core::gateway::codec::{
     AttributeScope, Attributes, ClaimRequest, CodecError, Encoded, TelemetryEntry, Uplink,
     UPLINK_QOS,
@@ -77,25 +77,9 @@ impl Gateway {
         let Encoded { topic, payload } = uplink.encode()?;
         self.session
             .check_publish(&topic, payload.len(), UPLINK_QOS)?;
-        self.check_offline_room(1, topic.len() + payload.len())?;
         let id = self.submit(now, &topic, payload.clone())?;
         self.pump();
         Ok((id, payload))
-    }
-
-    /// Refuse when `count` more messages weighing `bytes` together would not
-    /// fit the offline queue (only while they would go there).
-    fn check_offline_room(&self, count: usize, bytes: usize) -> Result<(), GatewayError> {
-        if self.goes_offline() && !self.offline.has_room(count, bytes) {
-            return Err(GatewayError::OfflineQueueFull {
-                limit: OFFLINE_QUEUE_LIMIT,
-                limit_bytes: OFFLINE_QUEUE_BYTES,
-                held: self.offline.len(),
-                held_bytes: self.offline.bytes(),
-                count,
-            });
-        }
-        Ok(())
     }
 
     /// Whether a publish now waits in the outbox: the session is not
@@ -139,7 +123,7 @@ impl Gateway {
         }
         let id = self.session.reserve_publish_id();
         self.journal.put(id, topic, &payload);
-        self.offline.push_back(Held {
+        self.hold(Held {
             id,
             topic: topic.to_string(),
             payload,
@@ -150,8 +134,8 @@ impl Gateway {
 
     /// Publish a multi-device message (`{"Dev": part, ..}`) in as many
     /// messages as the maximum packet size needs, in order, and record each
-    /// one for its devices. All or nothing: every message is checked (and
-    /// room in the offline queue made sure of) before the first is sent.
+    /// one for its devices. All or nothing: every message is checked before
+    /// the first is sent.
     fn publish_batch(
         &mut self,
         now: Millis,
@@ -202,8 +186,6 @@ impl Gateway {
             self.session
                 .check_publish(&topic, piece.payload.len(), UPLINK_QOS)?;
         }
-        let bytes = pieces.iter().map(|p| topic.len() + p.payload.len()).sum();
-        self.check_offline_room(pieces.len(), bytes)?;
         let mut sent = Vec::with_capacity(pieces.len());
         for piece in pieces {
             let id = self.submit(now, &topic, piece.payload.clone())?;

@@ -31,20 +31,6 @@ pub enum GatewayError {
         /// The session's maximum packet size.
         max: usize,
     },
-    /// The session is not connected and the offline queue cannot take the
-    /// call's messages: it holds `held` of at most `limit`.
-    OfflineQueueFull {
-        /// The most messages the queue holds.
-        limit: usize,
-        /// The most bytes the queue holds.
-        limit_bytes: usize,
-        /// How many wait in it now.
-        held: usize,
-        /// What they weigh, in bytes.
-        held_bytes: usize,
-        /// How many messages the refused call needed.
-        count: usize,
-    },
 }
 
 impl fmt::Display for GatewayError {
@@ -64,20 +50,6 @@ impl fmt::Display for GatewayError {
                 "device {device:?}: {part} alone makes a {size}-byte message on {topic}, \
                  over the {max}-byte maximum packet size; nothing was sent"
             ),
-            GatewayError::OfflineQueueFull {
-                limit,
-                limit_bytes,
-                held,
-                held_bytes,
-                count,
-            } => write!(
-                f,
-                "not connected, and the offline queue is full ({held} of at most {limit} \
-                 messages, {} of at most {} KiB, wait for the connection; this call needs \
-                 {count} more); nothing was queued",
-                held_bytes / 1024,
-                limit_bytes / 1024
-            ),
         }
     }
 }
@@ -88,7 +60,7 @@ impl std::error::Error for GatewayError {
             GatewayError::Codec(e) => Some(e),
             GatewayError::Session(e) => Some(e),
             GatewayError::Model(e) => Some(e),
-            GatewayError::TooLarge { .. } | GatewayError::OfflineQueueFull { .. } => None,
+            GatewayError::TooLarge { .. } => None,
         }
     }
 }

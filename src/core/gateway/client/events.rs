@@ -168,6 +168,14 @@ pub enum GatewayEvent {
         /// The filter refused.
         filter: String,
     },
+    /// The outbox was full (its count or its bytes): the oldest waiting
+    /// messages were dropped to make room for the newest.
+    OutboxDropped {
+        /// Dropped this time.
+        count: u64,
+        /// Dropped since the page opened.
+        total: u64,
+    },
     /// The bridge to ThingsBoard went up or down (its notification topic,
     /// bridged setups only). When it comes back up, every device is
     /// registered again.

@@ -1,5 +1,8 @@
-//! The offline queue: API publishes made while the session is not
-//! connected, in order, bounded in count and in bytes.
+//! The outbox: API publishes that wait (while the session is not
+//! connected, for the session limits, or for room in a rate limit), in
+//! order, bounded in count and in bytes. When it is full the oldest data
+//! give way to the newest, counted, as the IoT Gateway's storage does;
+//! registrations (`connect`) are never dropped.
 
 use std::collections::VecDeque;
 
@@ -8,12 +11,12 @@ use bytes::Bytes;
 use crate::core::gateway::limits::Class;
 use crate::core::mqtt::PublishId;
 
-/// The most messages the offline queue holds; an API call that would go
-/// beyond it fails with [`GatewayError::OfflineQueueFull`](super::GatewayError::OfflineQueueFull).
+/// The most messages the outbox holds; beyond it the oldest are dropped.
 pub const OFFLINE_QUEUE_LIMIT: usize = 10_000;
 
-/// The most payload bytes the offline queue holds (32 MiB): wasm memory
-/// never shrinks, so the queue is bounded in bytes, not only in count.
+/// The most payload bytes the outbox holds (32 MiB): wasm memory never
+/// shrinks, so it is bounded in bytes, not only in count; beyond it the
+/// oldest are dropped.
 pub const OFFLINE_QUEUE_BYTES: usize = 32 * 1024 * 1024;
 
 /// A message held in the offline queue, its publish id already reserved.
@@ -41,15 +44,29 @@ pub(super) struct HeldQueue {
 }
 
 impl HeldQueue {
-    /// Whether `count` more messages weighing `bytes` together fit.
-    pub fn has_room(&self, count: usize, bytes: usize) -> bool {
-        self.items.len() + count <= OFFLINE_QUEUE_LIMIT && self.bytes + bytes <= OFFLINE_QUEUE_BYTES
-    }
-
-    /// Hold `held` as the newest.
-    pub fn push_back(&mut self, held: Held) {
+    /// Hold `held` as the newest; the oldest messages (registrations kept)
+    /// are dropped and handed back until the queue is within its bounds.
+    pub fn push_back(&mut self, held: Held) -> Vec<Held> {
         self.bytes += held.weight();
         self.items.push_back(held);
+        let mut dropped = Vec::new();
+        while self.items.len() > OFFLINE_QUEUE_LIMIT || self.bytes > OFFLINE_QUEUE_BYTES {
+            // Never the message just held, never a registration.
+            let last = self.items.len() - 1;
+            let Some(oldest) = self
+                .items
+                .iter()
+                .take(last)
+                .position(|h| h.topic != "v1/gateway/connect")
+            else {
+                break;
+            };
+            if let Some(h) = self.items.remove(oldest) {
+                self.bytes -= h.weight();
+                dropped.push(h);
+            }
+        }
+        dropped
     }
 
     /// The oldest.
@@ -105,18 +122,37 @@ mod tests {
     }
 
     #[test]
-    fn the_queue_weighs_what_it_holds_and_refuses_past_its_byte_cap() {
+    fn the_queue_weighs_what_it_holds_and_drops_the_oldest_past_its_byte_cap() {
         let mut q = HeldQueue::default();
-        q.push_back(held(1, 99));
-        q.push_back(held(2, 9));
+        assert!(q.push_back(held(1, 99)).is_empty());
+        assert!(q.push_back(held(2, 9)).is_empty());
         assert_eq!((q.len(), q.bytes()), (2, 110));
-        assert!(q.has_room(1, OFFLINE_QUEUE_BYTES - 110));
-        assert!(!q.has_room(1, OFFLINE_QUEUE_BYTES - 109));
-        assert_eq!(q.pop_front().map(|h| h.id), Some(PublishId(1)));
-        assert_eq!(q.bytes(), 10);
+        let dropped = q.push_back(held(3, OFFLINE_QUEUE_BYTES - 20));
+        assert_eq!(
+            dropped.iter().map(|h| h.id).collect::<Vec<_>>(),
+            [PublishId(1)]
+        );
+        assert_eq!(q.len(), 2);
+        assert!(q.bytes() <= OFFLINE_QUEUE_BYTES);
+        assert_eq!(q.pop_front().map(|h| h.id), Some(PublishId(2)));
         let mut other = HeldQueue::default();
-        other.push_back(held(3, 0));
+        other.push_back(held(4, 0));
         q.append(other);
-        assert_eq!((q.len(), q.bytes()), (2, 11));
+        assert_eq!(q.len(), 2);
+    }
+
+    #[test]
+    fn registrations_are_never_dropped() {
+        let mut q = HeldQueue::default();
+        let mut connect = held(1, 10);
+        connect.topic = "v1/gateway/connect".into();
+        q.push_back(connect);
+        q.push_back(held(2, 10));
+        let dropped = q.push_back(held(3, OFFLINE_QUEUE_BYTES));
+        assert_eq!(
+            dropped.iter().map(|h| h.id).collect::<Vec<_>>(),
+            [PublishId(2)]
+        );
+        assert_eq!(q.front().map(|h| h.id), Some(PublishId(1)));
     }
 }

@@ -69,6 +69,8 @@ pub struct Gateway {
     limits_wait: Option<Millis>,
     /// The durable outbox's changes, for the shell to store.
     journal: Journal,
+    /// Messages a full outbox dropped, oldest first.
+    outbox_dropped: u64,
     /// Whether a bridged broker sends our own publishes back (then they are
     /// recognised and ignored); off for a relay or ThingsBoard itself.
     bridged: bool,
@@ -103,6 +105,7 @@ impl Gateway {
             limits: None,
             limits_wait: None,
             journal: Journal::default(),
+            outbox_dropped: 0,
             bridged: false,
             bridge_up: None,
             asked: (options_inflight, options_packet),
@@ -161,7 +164,7 @@ impl Gateway {
             .into_iter()
             .map(|(topic, payload)| {
                 let id = self.session.reserve_publish_id();
-                self.offline.push_back(Held {
+                self.hold(Held {
                     id,
                     topic,
                     payload,
@@ -203,10 +206,32 @@ impl Gateway {
         self.session.state() == SessionState::Connected
     }
 
+    /// Hold `held` in the outbox; what a full outbox drops to make room
+    /// (the oldest data) leaves the durable outbox too, and is counted.
+    fn hold(&mut self, held: Held) {
+        let dropped = self.offline.push_back(held);
+        if dropped.is_empty() {
+            return;
+        }
+        for h in &dropped {
+            self.journal.delete(h.id);
+        }
+        self.outbox_dropped += dropped.len() as u64;
+        self.events.push_back(GatewayEvent::OutboxDropped {
+            count: dropped.len() as u64,
+            total: self.outbox_dropped,
+        });
+    }
+
+    /// How many messages a full outbox dropped (oldest first) so far.
+    pub fn outbox_dropped(&self) -> u64 {
+        self.outbox_dropped
+    }
+
     /// How many messages wait in the outbox: for the next CONNACK, for the
     /// session limits, or for room in a rate limit (at most
-    /// [`OFFLINE_QUEUE_LIMIT`]). They are kept across closes and requested
-    /// disconnects until they go out.
+    /// [`OFFLINE_QUEUE_LIMIT`], past which the oldest are dropped). They are
+    /// kept across closes and requested disconnects until they go out.
     pub fn offline_len(&self) -> usize {
         self.offline.len()
     }

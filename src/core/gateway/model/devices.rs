@@ -80,6 +80,38 @@ impl Device {
     }
 }
 
+/// Where a registered device stands with the server's sub-device expiry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expiry {
+    /// Not registered, no expiry, or far from it.
+    Fine,
+    /// The server drops it in this many ms unless a message names it (its
+    /// keep-alive is late: the session is down, or it waits for room in a
+    /// rate limit).
+    Soon(u64),
+    /// The server has dropped it: its RPCs and attribute updates stop until
+    /// the next message names it.
+    Expired,
+}
+
+impl Device {
+    /// Where this device stands at `now` with an expiry of `inactivity_ms`
+    /// (0: none).
+    pub fn expiry(&self, now: Millis, inactivity_ms: u64) -> Expiry {
+        if inactivity_ms == 0 || self.state != DeviceState::Connected {
+            return Expiry::Fine;
+        }
+        let expires = self.last_uplink.after_ms(inactivity_ms);
+        if now >= expires {
+            Expiry::Expired
+        } else if now > keepalive_at(self.last_uplink, inactivity_ms) {
+            Expiry::Soon(expires.since(now))
+        } else {
+            Expiry::Fine
+        }
+    }
+}
+
 /// When a device whose last uplink was at `last_uplink` needs a keep-alive
 /// so that its server session (expiring after `inactivity_ms`) does not
 /// expire: a minute before (half the time for short expiries).

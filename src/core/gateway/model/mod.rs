@@ -20,7 +20,7 @@ mod tests;
 
 use std::collections::BTreeMap;
 
-pub use devices::{keepalive_at, Device, DeviceState, Devices, Traffic};
+pub use devices::{keepalive_at, Device, DeviceState, Devices, Expiry, Traffic};
 pub use error::ModelError;
 pub use own::{OwnState, SessionLimits};
 pub use requests::{PendingRequest, PendingRequests, RequestKind};

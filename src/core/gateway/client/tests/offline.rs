@@ -4,12 +4,12 @@
 //! creates a new device as "default").
 
 use mqttbytes::v4::Packet;
-use serde_json::json;
+use serde_json::{json, Value};
 
 use super::harness::Harness;
 use crate::core::gateway::client::{OFFLINE_QUEUE_BYTES, OFFLINE_QUEUE_LIMIT};
 use crate::core::gateway::codec::{AttributeScope, TelemetryEntry};
-use crate::core::gateway::{GatewayError, GatewayEvent};
+use crate::core::gateway::GatewayEvent;
 use crate::core::mqtt::Event;
 
 fn flat(v: serde_json::Value) -> TelemetryEntry {
@@ -181,88 +181,77 @@ fn messages_held_offline_are_resent_after_the_connects_they_followed_though_thei
 }
 
 #[test]
-fn the_offline_queue_refuses_a_call_beyond_its_limit_with_an_error_and_queues_nothing_of_it() {
+fn a_full_outbox_drops_the_oldest_counted_and_keeps_the_newest_and_the_registrations() {
+    use crate::core::gateway::client::JournalOp;
     let mut h = Harness::new();
-    for n in 0..OFFLINE_QUEUE_LIMIT - 1 {
+    h.gw.set_durable(true);
+    h.gw.connect_device(h.now, "A", None).unwrap();
+    let first =
+        h.gw.send_own_telemetry(h.now, &[flat(json!({ "n": 0 }))])
+            .unwrap();
+    for n in 1..OFFLINE_QUEUE_LIMIT + 5 {
         h.gw.send_own_telemetry(h.now, &[flat(json!({ "n": n }))])
             .unwrap();
     }
-    assert_eq!(h.gw.offline_len(), OFFLINE_QUEUE_LIMIT - 1);
-    // A batch that needs two messages does not fit the one place left.
-    let blob = "b".repeat(40_000);
-    let batch = [
-        ("P1", vec![flat(json!({ "blob": blob }))]),
-        ("P2", vec![flat(json!({ "blob": blob }))]),
-    ];
-    let err = h.gw.send_telemetry(h.now, &batch).unwrap_err();
-    let held_bytes = h.gw.offline_bytes();
-    assert_eq!(
-        err,
-        GatewayError::OfflineQueueFull {
-            limit: OFFLINE_QUEUE_LIMIT,
-            limit_bytes: OFFLINE_QUEUE_BYTES,
-            held: OFFLINE_QUEUE_LIMIT - 1,
-            held_bytes,
-            count: 2
-        }
-    );
-    assert!(err.to_string().contains("offline queue is full"), "{err}");
-    assert_eq!(h.gw.offline_len(), OFFLINE_QUEUE_LIMIT - 1);
-    assert!(h.gw.model().devices().get("P1").is_none());
-    // The last place is taken; the next call is refused, not dropped.
-    let last = OFFLINE_QUEUE_LIMIT - 1;
-    h.gw.send_own_telemetry(h.now, &[flat(json!({ "n": last }))])
-        .unwrap();
-    let full = GatewayError::OfflineQueueFull {
-        limit: OFFLINE_QUEUE_LIMIT,
-        limit_bytes: OFFLINE_QUEUE_BYTES,
-        held: OFFLINE_QUEUE_LIMIT,
-        held_bytes: h.gw.offline_bytes(),
-        count: 1,
-    };
-    assert_eq!(
-        h.gw.send_own_telemetry(h.now, &[flat(json!({"n": -1}))]),
-        Err(full.clone())
-    );
-    assert_eq!(
-        h.gw.request_attributes(h.now, "A", AttributeScope::Shared, &["k"]),
-        Err(full)
-    );
-    assert_eq!(h.gw.model().next_deadline(), None);
-    // At the next CONNACK everything held goes out, in order, and the
-    // gateway's own getSessionLimits is not refused.
+    // Five over the limit: the five oldest gave way, counted.
+    assert_eq!(h.gw.offline_len(), OFFLINE_QUEUE_LIMIT);
+    assert_eq!(h.gw.outbox_dropped(), 5);
+    let events = h.take_events();
+    let drops: Vec<(u64, u64)> = events
+        .iter()
+        .filter_map(|e| match e {
+            GatewayEvent::OutboxDropped { count, total } => Some((*count, *total)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(drops, [(1, 1), (1, 2), (1, 3), (1, 4), (1, 5)]);
+    // Dropped messages leave the durable outbox too.
+    assert!(h
+        .gw
+        .take_journal()
+        .contains(&JournalOp::Delete { id: first }));
+    // At the next CONNACK: the registration, then the newest, in order.
     h.open();
-    let sent = h.take_published_on("v1/devices/me/telemetry");
+    let published = h.take_published();
+    let connects: Vec<&Value> = published
+        .iter()
+        .filter(|(t, _)| t == "v1/gateway/connect")
+        .map(|(_, v)| v)
+        .collect();
+    assert_eq!(
+        connects,
+        [&json!({"device": "A"})],
+        "the registration is kept"
+    );
+    let sent: Vec<&Value> = published
+        .iter()
+        .filter(|(t, _)| t == "v1/devices/me/telemetry")
+        .map(|(_, v)| v)
+        .collect();
     assert_eq!(sent.len(), OFFLINE_QUEUE_LIMIT);
-    assert!(sent.iter().enumerate().all(|(i, v)| v["n"] == json!(i)));
-    assert_eq!(h.gw.offline_len(), 0);
-    assert!(h.gw.model().own().session_limits().is_some());
+    assert_eq!(sent[0]["n"], json!(5), "the oldest five were dropped");
+    assert!(sent
+        .windows(2)
+        .all(|w| w[0]["n"].as_u64() < w[1]["n"].as_u64()));
 }
 
 #[test]
-fn the_offline_queue_is_bounded_in_bytes_too() {
+fn the_outbox_is_bounded_in_bytes_too() {
     let mut h = Harness::new();
     let blob = "b".repeat(60_000);
-    let mut queued = 0;
-    let err = loop {
-        match h
-            .gw
-            .send_own_telemetry(h.now, &[flat(json!({ "blob": blob }))])
-        {
-            Ok(_) => queued += 1,
-            Err(e) => break e,
-        }
-    };
-    // 32 MiB of 60 kB messages: about 559 fit, far fewer than the count limit.
-    assert!((550..=560).contains(&queued), "{queued} queued");
+    for n in 0..600 {
+        h.gw.send_own_telemetry(h.now, &[flat(json!({ "n": n, "blob": blob }))])
+            .unwrap();
+    }
+    // 32 MiB of 60 kB messages: about 559 fit; the oldest gave way.
+    let kept = h.gw.offline_len();
+    assert!((550..=560).contains(&kept), "{kept} kept");
     assert!(h.gw.offline_bytes() <= OFFLINE_QUEUE_BYTES);
-    assert!(
-        matches!(err, GatewayError::OfflineQueueFull { held, .. } if held == queued),
-        "{err}"
-    );
-    assert!(err.to_string().contains("KiB"), "{err}");
+    assert_eq!(h.gw.outbox_dropped(), (600 - kept) as u64);
     h.open();
-    assert_eq!(h.take_published_on("v1/devices/me/telemetry").len(), queued);
+    let sent = h.take_published_on("v1/devices/me/telemetry");
+    assert_eq!(sent.len(), kept);
+    assert_eq!(sent.last().unwrap()["n"], json!(599), "the newest is kept");
     assert_eq!(h.gw.offline_bytes(), 0);
 }
 

@@ -183,3 +183,21 @@ fn removing_a_device_forgets_renames_to_and_from_it() {
     assert!(d.renames().is_empty());
     assert_eq!(d.resolve("A"), Ok("A".into()));
 }
+
+#[test]
+fn a_quiet_device_shows_when_it_is_about_to_expire_and_when_it_has() {
+    use crate::core::gateway::model::Expiry;
+    let mut d = Devices::new();
+    d.register(Millis(0), "A", None).unwrap();
+    d.mark_connected("A");
+    let a = d.get("A").unwrap();
+    assert_eq!(a.expiry(Millis(400_000), 600_000), Expiry::Fine);
+    assert_eq!(a.expiry(Millis(560_000), 600_000), Expiry::Soon(40_000));
+    assert_eq!(a.expiry(Millis(600_000), 600_000), Expiry::Expired);
+    assert_eq!(a.expiry(Millis(900_000), 0), Expiry::Fine, "no expiry");
+    d.record_publish(Millis(600_000), "A", Traffic::Telemetry, true);
+    assert_eq!(
+        d.get("A").unwrap().expiry(Millis(600_001), 600_000),
+        Expiry::Fine
+    );
+}
