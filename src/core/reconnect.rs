@@ -4,9 +4,11 @@
 //! so for a message it rejects, for a rate limit, or when another client
 //! takes the session over) must not be reconnected to once a second forever.
 //! So the backoff is reset only when the session that just ended had been
-//! up for [`Reconnect::STABLE_MS`]; a string of short sessions backs off
-//! further each time, and is counted, so the caller can say what it looks
-//! like (another client holding the credentials).
+//! up for [`Reconnect::STABLE_MS`]; shorter sessions back off further each
+//! time. Sessions closed right after CONNACK (within
+//! [`Reconnect::SHORT_MS`]) are counted in a row, so the caller can say what
+//! that looks like (another client holding the credentials); a platform
+//! that restarts now and then does not look like it.
 //!
 //! Pure: time and randomness are passed in.
 
@@ -19,7 +21,7 @@ pub struct Reconnect {
     backoff: Backoff,
     /// When the current session was accepted, if it was.
     connected_at: Option<Millis>,
-    /// Sessions in a row that ended within [`Reconnect::STABLE_MS`] of
+    /// Sessions in a row that ended within [`Reconnect::SHORT_MS`] of
     /// being accepted.
     short_sessions: u32,
 }
@@ -34,10 +36,15 @@ impl Reconnect {
     /// How long a session must have lived for its end to reset the backoff.
     pub const STABLE_MS: u64 = 30_000;
 
-    /// After this many short sessions in a row, reconnecting stops: the
-    /// server keeps accepting and closing, which is what another client
-    /// holding the same credentials looks like (ThingsBoard keeps one
-    /// session per token), or a server that rejects what is sent.
+    /// A session that ends sooner than this after CONNACK was closed
+    /// "right after" it.
+    pub const SHORT_MS: u64 = 5_000;
+
+    /// After this many sessions in a row closed right after CONNACK,
+    /// reconnecting stops: the server keeps accepting and closing, which is
+    /// what another client holding the same credentials looks like
+    /// (ThingsBoard keeps one session per token), or a server that rejects
+    /// what is sent.
     pub const SHORT_SESSIONS_LIMIT: u32 = 5;
 
     /// A policy over `backoff`.
@@ -65,11 +72,14 @@ impl Reconnect {
     /// attempt, in ms (`random` in `[0, 1]` sets the jitter).
     pub fn closed(&mut self, now: Millis, random: f64) -> u64 {
         if let Some(since) = self.connected_at.take() {
-            if now.since(since) >= Self::STABLE_MS {
+            let lived = now.since(since);
+            if lived >= Self::STABLE_MS {
                 self.backoff.reset();
-                self.short_sessions = 0;
-            } else {
+            }
+            if lived < Self::SHORT_MS {
                 self.short_sessions = self.short_sessions.saturating_add(1);
+            } else {
+                self.short_sessions = 0;
             }
         }
         self.backoff.next_delay(random)
@@ -86,7 +96,7 @@ impl Reconnect {
         self.short_sessions >= Self::SHORT_SESSIONS_LIMIT
     }
 
-    /// Accepted sessions in a row that ended within [`Reconnect::STABLE_MS`].
+    /// Accepted sessions in a row that ended within [`Reconnect::SHORT_MS`].
     pub fn short_sessions(&self) -> u32 {
         self.short_sessions
     }
@@ -126,6 +136,23 @@ mod tests {
         assert_eq!(r.closed(Millis(40_000), 1.0), 1_000);
         assert_eq!(r.attempt(), 1);
         assert_eq!(r.short_sessions(), 0);
+    }
+
+    #[test]
+    fn sessions_that_lived_seconds_back_off_but_do_not_look_like_a_takeover() {
+        // A platform that goes away every 10 s: the backoff grows (no
+        // session lived 30 s), but reconnecting never stops.
+        let mut r = Reconnect::default();
+        let mut t = Millis(0);
+        for _ in 0..8 {
+            r.connected(t);
+            t = t.after_ms(10_000);
+            let delay = r.closed(t, 1.0);
+            t = t.after_ms(delay);
+            assert!(!r.should_give_up());
+        }
+        assert_eq!(r.short_sessions(), 0);
+        assert!(r.attempt() >= 8);
     }
 
     #[test]

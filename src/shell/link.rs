@@ -366,7 +366,7 @@ fn after_close<P: Protocol + 'static>(inner: &Rc<Inner<P>>, why: String) {
                  in a row within {} s. Another client may be using this gateway's credentials \
                  (ThingsBoard keeps one session per token), or the server rejects what is sent \
                  (see the traffic log). Last: {why}",
-                Reconnect::STABLE_MS / 1000
+                Reconnect::SHORT_MS / 1000
             ),
         };
         return;
