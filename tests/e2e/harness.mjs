@@ -244,3 +244,34 @@ export async function startBridge(emulator, token) {
 export async function mosquittoPub(port, topic, message) {
   await run('mosquitto_pub', ['-h', '127.0.0.1', '-p', String(port), '-q', '1', '-t', topic, '-m', message]);
 }
+
+/** Run `body(emulator)` with an emulator started with `args`, stopped afterwards whatever happens. */
+export async function withEmulator(args, body) {
+  const emulator = await startEmulator({ args });
+  try {
+    return await body(emulator);
+  } finally {
+    await emulator.stop();
+  }
+}
+
+/**
+ * How many sessions the emulator has opened for `device` so far (its log's
+ * "session N opened for ..." lines). The log masks tokens, inside the names
+ * of gateways made for them too.
+ */
+export function sessionsOpened(emulator, device) {
+  const logged = device.replace(/^Gateway (.{0,2}).*$/, 'Gateway $1***');
+  const quoted = JSON.stringify(logged).replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  return (emulator.log().match(new RegExp(`session \\d+ opened for ${quoted}`, 'g')) ?? []).length;
+}
+
+/** The emulator's open sessions of `device`. */
+export async function sessionsOf(emulator, device) {
+  return (await emulator.tb.sessions()).filter((s) => s.deviceName === device);
+}
+
+/** The status line and the message counters of a page. */
+export const statusLine = (page) => page.getByRole('status', { name: 'Connection status' });
+export const counters = (page) => page.getByLabel('Message counters');
+

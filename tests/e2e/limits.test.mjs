@@ -6,37 +6,15 @@
 // with the flags it needs, so each can run alone.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { serveApp, launch, openApp, screenshot, connect, connectedStatus, startEmulator, until } from './harness.mjs';
+import {
+  serveApp, launch, openApp, screenshot, connect, connectedStatus, startEmulator, until,
+  withEmulator, sessionsOpened as opened, sessionsOf, statusLine as status, counters,
+} from './harness.mjs';
 
 let app, browser;
 before(async () => { app = await serveApp(); browser = await launch(); });
 after(async () => { await browser?.close(); app?.close(); });
 
-/** Run `body(emulator)` with an emulator started with `args`, stopped afterwards whatever happens. */
-async function withEmulator(args, body) {
-  const emulator = await startEmulator({ args });
-  try {
-    return await body(emulator);
-  } finally {
-    await emulator.stop();
-  }
-}
-
-/** How many sessions the emulator has opened for `device` so far (its log's "session N opened for ..." lines). */
-function opened(emulator, device) {
-  // The log masks tokens, inside the names of gateways made for them too.
-  const logged = device.replace(/^Gateway (.{0,2}).*$/, 'Gateway $1***');
-  const quoted = JSON.stringify(logged).replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  return (emulator.log().match(new RegExp(`session \\d+ opened for ${quoted}`, 'g')) ?? []).length;
-}
-
-/** The emulator's open sessions of `device`. */
-async function sessionsOf(emulator, device) {
-  return (await emulator.tb.sessions()).filter((s) => s.deviceName === device);
-}
-
-const status = (page) => page.getByRole('status', { name: 'Connection status' });
-const counters = (page) => page.getByLabel('Message counters');
 
 async function addDevice(page, name, type = '') {
   await page.getByLabel('Device name or pattern').fill(name);

@@ -26,7 +26,10 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { createServer as netServer, connect as netConnect } from 'node:net';
-import { serveApp, launch, openApp, screenshot, connect, connectedStatus, startEmulator, until, freePort } from './harness.mjs';
+import {
+  serveApp, launch, openApp, screenshot, connect, connectedStatus, startEmulator, until, freePort,
+  withEmulator, sessionsOpened as opened, sessionsOf, statusLine as status, counters,
+} from './harness.mjs';
 
 const DEVICES = 1000;
 const PATTERN = `Meter-{1..${DEVICES}}`;
@@ -38,30 +41,6 @@ let app, browser;
 before(async () => { app = await serveApp(); browser = await launch(); });
 after(async () => { await browser?.close(); app?.close(); });
 
-/** Run `body(emulator)` with an emulator started with `args`, stopped afterwards whatever happens. */
-async function withEmulator(args, body) {
-  const emulator = await startEmulator({ args });
-  try {
-    return await body(emulator);
-  } finally {
-    await emulator.stop();
-  }
-}
-
-/** How many sessions the emulator has opened for `device` (its log's "session N opened for ..." lines; tokens are masked). */
-function opened(emulator, device) {
-  const logged = device.replace(/^Gateway (.{0,2}).*$/, 'Gateway $1***');
-  const quoted = JSON.stringify(logged).replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  return (emulator.log().match(new RegExp(`session \\d+ opened for ${quoted}`, 'g')) ?? []).length;
-}
-
-/** The emulator's open sessions of `device`. */
-async function sessionsOf(emulator, device) {
-  return (await emulator.tb.sessions()).filter((s) => s.deviceName === device);
-}
-
-const status = (page) => page.getByRole('status', { name: 'Connection status' });
-const counters = (page) => page.getByLabel('Message counters');
 const gotoPage = (page, name) => page.getByRole('tablist', { name: 'Pages' }).getByRole('tab', { name }).click();
 
 /** Click `button` and read the file it downloads. */
