@@ -123,12 +123,7 @@ impl Gateway {
         }
         let id = self.session.reserve_publish_id();
         self.journal.put(id, topic, &payload);
-        self.hold(Held {
-            id,
-            topic: topic.to_string(),
-            payload,
-            class,
-        });
+        self.hold(Held::new(id, topic.to_string(), payload, class));
         Ok(id)
     }
 

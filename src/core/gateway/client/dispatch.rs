@@ -4,12 +4,14 @@
 use mqttbytes::QoS;
 use serde_json::Value;
 
+use super::coalesce::Coalescer;
+use super::split;
 use super::{Gateway, GatewayError, GatewayEvent, Held};
 use crate::core::gateway::codec::{
     decode, topics, AttributeResult, AttributeScope, AttributeUpdate, Attributes, CodecError,
     Downlink, Uplink, UPLINK_QOS,
 };
-use crate::core::gateway::limits::{Pacer, SessionLimits, HEADROOM, LIMITS_WAIT_MS};
+use crate::core::gateway::limits::{Class, Pacer, Scope, SessionLimits, HEADROOM, LIMITS_WAIT_MS};
 use crate::core::gateway::model::{RequestKind, Traffic};
 use crate::core::mqtt::Event;
 use crate::core::time::Millis;
@@ -39,11 +41,27 @@ impl Gateway {
                             .push_back(GatewayEvent::DeviceRegistered { device });
                     }
                 }
+                for folded in self.folded.remove(&id).unwrap_or_default() {
+                    self.journal.delete(folded);
+                    self.events
+                        .push_back(GatewayEvent::Session(Event::Acked(folded)));
+                }
             }
             Event::AckTimedOut { id, .. } | Event::Rejected { id, .. } => {
                 self.journal.delete(id);
                 self.connects.remove(&id);
-                self.events.push_back(GatewayEvent::Session(event));
+                // The messages folded into it share its fate, each told
+                // under its own id.
+                let folded = self.folded.remove(&id).unwrap_or_default();
+                self.events.push_back(GatewayEvent::Session(event.clone()));
+                for folded in folded {
+                    self.journal.delete(folded);
+                    let mut same = event.clone();
+                    if let Event::AckTimedOut { id, .. } | Event::Rejected { id, .. } = &mut same {
+                        *id = folded;
+                    }
+                    self.events.push_back(GatewayEvent::Session(same));
+                }
             }
             Event::Subscribed { ref results, .. } => {
                 let refused: Vec<String> = results
@@ -122,6 +140,7 @@ impl Gateway {
     /// message keeps the publish id its API call returned.
     pub(super) fn flush_offline(&mut self, now: Millis) {
         while self.is_connected() && self.limits_wait.is_none() {
+            self.coalesce_front();
             let Some(front) = self.offline.front_mut() else {
                 break;
             };
@@ -140,11 +159,18 @@ impl Gateway {
                 break;
             }
             let Some(Held {
-                id, topic, payload, ..
+                id,
+                topic,
+                payload,
+                absorbed,
+                ..
             }) = self.offline.pop_front()
             else {
                 break;
             };
+            if !absorbed.is_empty() {
+                self.folded.insert(id, absorbed);
+            }
             self.pacer.take(now, class);
             match self
                 .session
@@ -160,6 +186,67 @@ impl Gateway {
                     e.into(),
                 ),
             }
+        }
+    }
+
+    /// While a gateway telemetry message is at the front of the outbox,
+    /// fold into it the telemetry messages waiting right behind it, as many
+    /// as one message may hold (`coalesce.rs`): waiting telemetry goes out
+    /// in as few messages as the limits allow. It keeps its publish id; the
+    /// ids folded into it are acknowledged with it. Once a message behind
+    /// it does not fit, it is full and is not read again.
+    fn coalesce_front(&mut self) {
+        let topic = topics::GATEWAY_TELEMETRY;
+        let budget = split::Budget {
+            bytes: self.session.max_payload_len(topic, UPLINK_QOS),
+            points: self.pacer.max_points(Scope::Gateway),
+            entries: self.pacer.max_entries(Scope::Gateway, true),
+        };
+        let Some(front) = self.offline.front_mut() else {
+            return;
+        };
+        if front.coalesced || front.topic != topic || self.offline.second().is_none() {
+            return;
+        }
+        let Some(mut folding) = self
+            .offline
+            .front()
+            .and_then(|front| Coalescer::start(&front.payload, budget))
+        else {
+            self.mark_front_coalesced();
+            return;
+        };
+        let mut absorbed = Vec::new();
+        while let Some(next) = self.offline.second() {
+            if next.topic != topic || !folding.add(&next.payload) {
+                self.mark_front_coalesced();
+                break;
+            }
+            if let Some(next) = self.offline.remove_second() {
+                absorbed.push(next.id);
+                absorbed.extend(next.absorbed);
+            }
+        }
+        if absorbed.is_empty() {
+            return;
+        }
+        let class = if self.pacer.counts(Scope::Gateway) {
+            Class {
+                scope: Scope::Gateway,
+                telemetry: true,
+                messages: folding.devices().max(1),
+                points: folding.points(),
+            }
+        } else {
+            Class::counted(topic, &[], false)
+        };
+        self.offline.refill_front(folding.finish(), class, absorbed);
+    }
+
+    /// Nothing more is folded into the front of the outbox.
+    fn mark_front_coalesced(&mut self) {
+        if let Some(front) = self.offline.front_mut() {
+            front.coalesced = true;
         }
     }
 

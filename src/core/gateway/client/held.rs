@@ -27,9 +27,27 @@ pub(super) struct Held {
     pub payload: Bytes,
     /// What it takes from the rate limits, once counted.
     pub class: Option<Class>,
+    /// Whether it is full: the next message behind it could not be folded
+    /// into it, so it is not read again.
+    pub coalesced: bool,
+    /// The publish ids of the messages folded into it: its acknowledgement
+    /// is theirs too.
+    pub absorbed: Vec<PublishId>,
 }
 
 impl Held {
+    /// A message to hold, as accepted (nothing folded into it yet).
+    pub fn new(id: PublishId, topic: String, payload: Bytes, class: Option<Class>) -> Held {
+        Held {
+            id,
+            topic,
+            payload,
+            class,
+            coalesced: false,
+            absorbed: Vec::new(),
+        }
+    }
+
     /// What it weighs in the queue.
     fn weight(&self) -> usize {
         self.topic.len() + self.payload.len()
@@ -79,6 +97,29 @@ impl HeldQueue {
         self.items.front_mut()
     }
 
+    /// The second oldest (the next to fold into the oldest).
+    pub fn second(&self) -> Option<&Held> {
+        self.items.get(1)
+    }
+
+    /// Take the second oldest.
+    pub fn remove_second(&mut self) -> Option<Held> {
+        let held = self.items.remove(1)?;
+        self.bytes -= held.weight();
+        Some(held)
+    }
+
+    /// Give the oldest a new (folded) payload and class, and the ids of the
+    /// messages folded into it.
+    pub fn refill_front(&mut self, payload: Bytes, class: Class, absorbed: Vec<PublishId>) {
+        if let Some(front) = self.items.front_mut() {
+            self.bytes = self.bytes - front.payload.len() + payload.len();
+            front.payload = payload;
+            front.class = Some(class);
+            front.absorbed.extend(absorbed);
+        }
+    }
+
     /// Take the oldest.
     pub fn pop_front(&mut self) -> Option<Held> {
         let held = self.items.pop_front()?;
@@ -113,12 +154,7 @@ mod tests {
     use super::*;
 
     fn held(n: u64, size: usize) -> Held {
-        Held {
-            id: PublishId(n),
-            topic: "t".into(),
-            payload: Bytes::from(vec![0; size]),
-            class: None,
-        }
+        Held::new(PublishId(n), "t".into(), Bytes::from(vec![0; size]), None)
     }
 
     #[test]

@@ -17,8 +17,11 @@
 //! messages, each with its publish id already handed out, and go out right
 //! after the next CONNACK's SUBSCRIBE, `connect`s and `getSessionLimits`.
 //! Publishes the session had in flight are resent (with DUP) first, at
-//! CONNACK; they were sent while their devices were registered.
+//! CONNACK; they were sent while their devices were registered. Gateway
+//! telemetry that waits there is folded into as few messages as the limits
+//! allow as it comes to the front (`coalesce.rs`).
 mod api;
+mod coalesce;
 mod dispatch;
 pub mod error;
 pub mod events;
@@ -71,6 +74,9 @@ pub struct Gateway {
     journal: Journal,
     /// Messages a full outbox dropped, oldest first.
     outbox_dropped: u64,
+    /// For each folded message in flight, the publish ids folded into it
+    /// (acknowledged, rejected or given up on with it).
+    folded: HashMap<PublishId, Vec<PublishId>>,
     /// Whether a bridged broker sends our own publishes back (then they are
     /// recognised and ignored); off for a relay or ThingsBoard itself.
     bridged: bool,
@@ -106,6 +112,7 @@ impl Gateway {
             limits_wait: None,
             journal: Journal::default(),
             outbox_dropped: 0,
+            folded: HashMap::new(),
             bridged: false,
             bridge_up: None,
             asked: (options_inflight, options_packet),
@@ -164,12 +171,7 @@ impl Gateway {
             .into_iter()
             .map(|(topic, payload)| {
                 let id = self.session.reserve_publish_id();
-                self.hold(Held {
-                    id,
-                    topic,
-                    payload,
-                    class: None,
-                });
+                self.hold(Held::new(id, topic, payload, None));
                 id
             })
             .collect()
@@ -213,12 +215,16 @@ impl Gateway {
         if dropped.is_empty() {
             return;
         }
+        let mut count = 0;
         for h in &dropped {
-            self.journal.delete(h.id);
+            for id in std::iter::once(h.id).chain(h.absorbed.iter().copied()) {
+                self.journal.delete(id);
+                count += 1;
+            }
         }
-        self.outbox_dropped += dropped.len() as u64;
+        self.outbox_dropped += count;
         self.events.push_back(GatewayEvent::OutboxDropped {
-            count: dropped.len() as u64,
+            count,
             total: self.outbox_dropped,
         });
     }

@@ -1,6 +1,7 @@
 //! Client tests: a real [`Session`](crate::core::mqtt::Session) inside the
 //! gateway, a tiny broker in [`harness`] and a simulated clock.
 mod attributes;
+mod coalesce;
 mod devices;
 mod echo;
 pub(crate) mod harness;

@@ -1,0 +1,158 @@
+//! Telemetry that waits in the outbox (offline, or for room in a rate limit)
+//! goes out folded into as few messages as the limits allow, and every call
+//! is acknowledged under its own id.
+
+use serde_json::{json, Value};
+
+use super::harness::Harness;
+use crate::core::gateway::client::JournalOp;
+use crate::core::gateway::codec::TelemetryEntry;
+use crate::core::gateway::GatewayEvent;
+use crate::core::mqtt::{Event, PublishId};
+
+fn timed(ts: u64, v: Value) -> TelemetryEntry {
+    TelemetryEntry::timed(ts, v.as_object().unwrap().clone())
+}
+
+fn acked(events: &[GatewayEvent]) -> Vec<PublishId> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            GatewayEvent::Session(Event::Acked(id)) => Some(*id),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn telemetry_queued_offline_goes_out_as_one_message_acknowledged_under_every_calls_id() {
+    let mut h = Harness::new();
+    h.gw.set_durable(true);
+    for device in ["A", "B"] {
+        h.gw.connect_device(h.now, device, None).unwrap();
+    }
+    let mut ids = Vec::new();
+    for (n, device) in ["A", "B", "A"].into_iter().enumerate() {
+        let entry = timed(1_000 + n as u64, json!({ "n": n }));
+        ids.extend(
+            h.gw.send_telemetry(h.now, &[(device, vec![entry])])
+                .unwrap(),
+        );
+    }
+    assert_eq!(h.gw.offline_len(), 3);
+    h.gw.take_journal();
+    h.open();
+    let telemetry = h.take_published_on("v1/gateway/telemetry");
+    assert_eq!(
+        telemetry,
+        [json!({
+            "A": [{"ts": 1000, "values": {"n": 0}}, {"ts": 1002, "values": {"n": 2}}],
+            "B": [{"ts": 1001, "values": {"n": 1}}],
+        })],
+        "one message, each device's entries in the order they were sent"
+    );
+    let acked = acked(&h.take_events());
+    for id in &ids {
+        assert!(acked.contains(id), "{id:?} acknowledged");
+    }
+    // And none is left in the durable outbox.
+    let deleted: Vec<PublishId> =
+        h.gw.take_journal()
+            .into_iter()
+            .filter_map(|op| match op {
+                JournalOp::Delete { id } => Some(id),
+                _ => None,
+            })
+            .collect();
+    for id in &ids {
+        assert!(deleted.contains(id), "{id:?} left the durable outbox");
+    }
+}
+
+#[test]
+fn folding_stops_at_a_message_of_another_kind_so_the_order_is_kept() {
+    let mut h = Harness::new();
+    h.gw.connect_device(h.now, "A", None).unwrap();
+    h.gw.send_telemetry(h.now, &[("A", vec![timed(1, json!({"t": 1}))])])
+        .unwrap();
+    h.gw.send_attributes(
+        h.now,
+        &[("A", json!({"mode": "eco"}).as_object().unwrap().clone())],
+    )
+    .unwrap();
+    h.gw.send_telemetry(h.now, &[("A", vec![timed(2, json!({"t": 2}))])])
+        .unwrap();
+    h.open();
+    let order: Vec<String> = h
+        .take_published()
+        .into_iter()
+        .map(|(topic, _)| topic)
+        .filter(|t| t != "v1/devices/me/rpc/request/1" && t != "v1/gateway/connect")
+        .collect();
+    assert_eq!(
+        order,
+        [
+            "v1/gateway/telemetry",
+            "v1/gateway/attributes",
+            "v1/gateway/telemetry"
+        ]
+    );
+}
+
+#[test]
+fn untimed_entries_of_one_device_are_not_folded_together() {
+    // The server would stamp both with the same receive time.
+    let mut h = Harness::new();
+    h.gw.connect_device(h.now, "A", None).unwrap();
+    for n in 0..2 {
+        let flat = TelemetryEntry::flat(json!({ "n": n }).as_object().unwrap().clone());
+        h.gw.send_telemetry(h.now, &[("A", vec![flat])]).unwrap();
+    }
+    h.open();
+    assert_eq!(h.take_published_on("v1/gateway/telemetry").len(), 2);
+}
+
+#[test]
+fn telemetry_waiting_on_the_message_rate_is_folded_and_arrives_sooner() {
+    let mut h = Harness::new();
+    h.limits = Some(json!({"maxPayloadSize": 65536, "maxInflightMessages": 100,
+        "rateLimits": {"messages": null, "telemetryMessages": null, "telemetryDataPoints": null},
+        "gatewayRateLimits": {"messages": null, "telemetryMessages": "10:1", "telemetryDataPoints": null}}));
+    h.open();
+    h.take_published();
+    h.take_events();
+    let ids: Vec<PublishId> = (0..30)
+        .flat_map(|n| {
+            let entry = timed(10_000 + n, json!({ "n": n }));
+            h.gw.send_telemetry(h.now, &[("Pump 7", vec![entry])])
+                .unwrap()
+        })
+        .collect();
+    assert!(h.gw.offline_len() > 0, "what exceeds the limit waits");
+    let start = h.now;
+    let mut sent = Vec::new();
+    while h.gw.offline_len() > 0 && h.now.since(start) < 5_000 {
+        sent.extend(h.take_published_on("v1/gateway/telemetry"));
+        h.advance(50);
+    }
+    sent.extend(h.take_published_on("v1/gateway/telemetry"));
+    // A burst of 8 (80 % of 10), then the 22 that waited in one message,
+    // where one by one they would have taken about 3 s.
+    assert!(sent.len() <= 9, "{} messages", sent.len());
+    assert!(
+        h.now.since(start) <= 200,
+        "done after {} ms",
+        h.now.since(start)
+    );
+    let arrived: Vec<Value> = sent
+        .iter()
+        .flat_map(|m| m["Pump 7"].as_array().unwrap().clone())
+        .map(|e| e["values"]["n"].clone())
+        .collect();
+    assert_eq!(arrived, (0..30).map(|n| json!(n)).collect::<Vec<_>>());
+    let acked = acked(&h.take_events());
+    assert!(
+        ids.iter().all(|id| acked.contains(id)),
+        "all 30 acknowledged"
+    );
+}
