@@ -4,6 +4,7 @@
 use serde_json::Value;
 
 use crate::core::gateway::codec::{AttributeScope, Attributes};
+use crate::core::gateway::model::RequestKind;
 
 /// Where a request stands.
 #[derive(Debug, Clone, PartialEq)]
@@ -55,4 +56,43 @@ pub struct SentReply {
     pub auto: bool,
     /// When (epoch ms).
     pub at_ms: u64,
+}
+
+impl Answer {
+    /// The answer awaited for a request an earlier page sent (kept in the
+    /// durable outbox), waiting again from `epoch_ms`; `None` for what the
+    /// person does not wait for (keep-alives).
+    pub fn restored(id: u32, kind: &RequestKind, epoch_ms: u64) -> Option<Answer> {
+        let (device, scope, keys, method) = match kind {
+            RequestKind::Attributes {
+                device,
+                scope,
+                keys,
+            } => (Some(device.clone()), Some(*scope), keys.clone(), None),
+            RequestKind::OwnAttributes {
+                client_keys,
+                shared_keys,
+            } => {
+                let scope = if client_keys.is_empty() {
+                    AttributeScope::Shared
+                } else {
+                    AttributeScope::Client
+                };
+                let keys = client_keys.iter().chain(shared_keys).cloned().collect();
+                (None, Some(scope), keys, None)
+            }
+            RequestKind::OwnRpcCall { method } => (None, None, Vec::new(), Some(method.clone())),
+            RequestKind::KeepAlive { .. } => return None,
+        };
+        Some(Answer {
+            id,
+            device,
+            scope,
+            keys,
+            method,
+            outcome: Outcome::Pending,
+            sent_ms: epoch_ms,
+            done_ms: None,
+        })
+    }
 }

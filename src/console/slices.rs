@@ -87,6 +87,7 @@ impl Slices {
             | GatewayEvent::OwnRpcExpired { .. }
             | GatewayEvent::OwnRpcResponse { .. }
             | GatewayEvent::OwnRpcCallTimedOut { .. } => Slices::of(&[Gateway, Notices]),
+            GatewayEvent::RequestRestored { .. } => Slices::of(&[Device, Gateway, Notices]),
             GatewayEvent::SessionLimits(_)
             | GatewayEvent::SessionLimitsUnreadable { .. }
             | GatewayEvent::SessionLimitsUnanswered { .. } => {

@@ -234,6 +234,11 @@ impl Store {
             GatewayEvent::OwnAttributeRequestTimedOut { id } => {
                 self.finish(*id, false, Outcome::TimedOut, epoch_ms);
             }
+            GatewayEvent::RequestRestored { id, kind } => {
+                if let Some(answer) = Answer::restored(*id, kind, epoch_ms) {
+                    self.request_sent(answer);
+                }
+            }
             GatewayEvent::OwnRpcResponse { id, response, .. } => {
                 self.finish(*id, true, Outcome::Answered(response.clone()), epoch_ms);
             }

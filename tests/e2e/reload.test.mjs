@@ -1,6 +1,7 @@
 // Nothing is lost to a reload: what waits to be sent is kept in IndexedDB
-// and goes out, in order, after the next connect; the devices and the
-// auto-reply rules are back too.
+// and goes out, in order, after the next connect (a request among it is
+// answered in the new page); the devices and the auto-reply rules are back
+// too.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { serveApp, launch, screenshot, connect, connectedStatus, startEmulator, until } from './harness.mjs';
@@ -19,7 +20,7 @@ after(async () => {
   await emulator?.stop();
 });
 
-test('a reload while offline loses nothing: queued telemetry arrives in order after reconnecting, and the devices and rules are back', async () => {
+test('a reload while offline loses nothing: queued telemetry, attributes and a request arrive in order after reconnecting, the request is answered, and the devices and rules are back', async () => {
   const context = await browser.newContext({ viewport: { width: 1360, height: 1200 } });
   const page = await context.newPage();
   const errors = [];
@@ -49,7 +50,15 @@ test('a reload while offline loses nothing: queued telemetry arrives in order af
     await page.getByLabel('Value 1').fill(String(n));
     await page.getByRole('button', { name: 'Send telemetry' }).click();
   }
-  await page.getByLabel('Message counters').getByText(/waiting 3/).waitFor();
+  // Client attributes, then a request for them: kept too, and in order, so
+  // the new page shows the answer.
+  await page.getByRole('tablist', { name: 'Device tabs' }).getByRole('tab', { name: 'Attributes' }).click();
+  await page.getByLabel('Client attributes JSON').fill('{"mode": "eco"}');
+  await page.getByRole('button', { name: 'Send attributes' }).click();
+  await page.getByLabel('Scope').selectOption('client');
+  await page.getByLabel('Keys').fill('mode');
+  await page.getByRole('button', { name: 'Request', exact: true }).click();
+  await page.getByLabel('Message counters').getByText(/waiting 5/).waitFor();
 
   // Reload: the page asks before leaving with unsent messages.
   await page.reload();
@@ -59,7 +68,7 @@ test('a reload while offline loses nothing: queued telemetry arrives in order af
   await emulator.start();
   await page.getByRole('button', { name: /^(Connect|Reconnect)$/ }).click();
   await connectedStatus(page).waitFor({ timeout: 10_000 });
-  await page.getByRole('log', { name: 'Notices' }).getByText(/3 message\(s\) kept from an earlier visit/).waitFor({ timeout: 10_000 });
+  await page.getByRole('log', { name: 'Notices' }).getByText(/5 message\(s\) kept from an earlier visit/).waitFor({ timeout: 10_000 });
   const points = await until('the three kept messages at the platform', async () => {
     const id = (await emulator.tb.device('Kept Pump'))?.id?.id;
     if (!id) return null;
@@ -70,6 +79,10 @@ test('a reload while offline loses nothing: queued telemetry arrives in order af
   });
   assert.deepEqual(points.map((p) => String(p.value)), ['1', '2', '3'], 'each once, in order');
   assert.equal((await emulator.tb.device('Kept Pump')).type, 'pump', 'registered with its type before its data');
+  // The request asked in the earlier page is answered in this one.
+  await page.getByRole('button', { name: 'Open Kept Pump' }).click();
+  await page.getByRole('tablist', { name: 'Device tabs' }).getByRole('tab', { name: 'Attributes' }).click();
+  await page.getByRole('list', { name: 'Attribute answers' }).getByText('{"mode":"eco"}').waitFor({ timeout: 10_000 });
   // The kept rule answers.
   const r = await emulator.tb.twoway('Kept Pump', { method: 'getState', params: {} });
   assert.equal(r.status, 200, JSON.stringify(r));

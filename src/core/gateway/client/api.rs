@@ -382,7 +382,11 @@ impl Gateway {
                 scope: AttributeScope::Client,
                 keys: vec![KEEPALIVE_KEY.to_string()],
             };
-            match self.publish_uplink(now, &uplink) {
+            // Not kept across a reload: the next page sends its own.
+            let durable = self.journal.pause();
+            let sent = self.publish_uplink(now, &uplink);
+            self.journal.resume(durable);
+            match sent {
                 // Counted as sent now, so it is not sent again while it
                 // waits for room in a rate limit.
                 Ok(_) => self.record_publish(now, [&device], Traffic::Other),

@@ -116,7 +116,11 @@ impl Gateway {
         // limits are not known.
         self.limits_wait = None;
         let pacer = std::mem::take(&mut self.pacer);
-        match self.start_call(now, "getSessionLimits", serde_json::json!({})) {
+        // Not kept across a reload: the next page asks again.
+        let durable = self.journal.pause();
+        let asked = self.start_call(now, "getSessionLimits", serde_json::json!({}));
+        self.journal.resume(durable);
+        match asked {
             Ok(id) => {
                 self.model.own_mut().set_session_limits_call(Some(id));
                 self.limits_wait = Some(now.after_ms(LIMITS_WAIT_MS));

@@ -4,6 +4,7 @@ use serde_json::Value;
 
 use super::error::GatewayError;
 use crate::core::gateway::codec::{AttributeResult, AttributeScope, Attributes, CodecError};
+use crate::core::gateway::model::RequestKind;
 use crate::core::mqtt::Event;
 
 /// Something the application (the UI) should know.
@@ -122,6 +123,15 @@ pub enum GatewayEvent {
         id: u32,
         /// The method called.
         method: String,
+    },
+    /// A request kept from an earlier page (an attribute request or a
+    /// client-side call) waits for its answer again, under `id`; the
+    /// answer or its time-out comes as for a request made in this page.
+    RequestRestored {
+        /// The request id it waits under.
+        id: u32,
+        /// What it asks.
+        kind: RequestKind,
     },
     /// The answer to `getSessionLimits`, sent after every CONNACK (stored in
     /// the model; from now on the traffic keeps inside it).

@@ -2,11 +2,13 @@
 //! acknowledgement, as a list of changes the shell writes to storage
 //! (IndexedDB), so a reload, a closed tab or a crash loses none of them.
 //!
-//! Data uplinks are journaled: telemetry, attributes, RPC replies and claims,
-//! the devices' and the gateway's own. Registrations are not: the devices
-//! are kept with the page and registered again at every CONNACK. Attribute
-//! requests and client-side calls are not either: their answers mean
-//! nothing to a page that no longer waits for them.
+//! Every uplink the person or the simulator made is journaled: telemetry,
+//! attributes, RPC replies and claims, attribute requests and client-side
+//! RPC calls, the devices' and the gateway's own (a request kept across a
+//! reload waits again for its answer, see `restored.rs`). Registrations are
+//! not: the devices are kept with the page and registered again at every
+//! CONNACK. Nor are the messages the gateway makes by itself
+//! (`getSessionLimits` and keep-alives), which it makes again as needed.
 
 use bytes::Bytes;
 
@@ -37,12 +39,19 @@ pub fn is_durable(topic: &str) -> bool {
         topic,
         "v1/gateway/telemetry"
             | "v1/gateway/attributes"
+            | "v1/gateway/attributes/request"
             | "v1/gateway/rpc"
             | "v1/gateway/claim"
             | "v1/devices/me/telemetry"
             | "v1/devices/me/attributes"
             | "v1/devices/me/claim"
-    ) || topic.starts_with("v1/devices/me/rpc/response/")
+    ) || [
+        "v1/devices/me/rpc/response/",
+        "v1/devices/me/rpc/request/",
+        "v1/devices/me/attributes/request/",
+    ]
+    .iter()
+    .any(|prefix| topic.starts_with(prefix))
 }
 
 /// The journal, when the outbox is durable.
@@ -59,6 +68,17 @@ impl Journal {
         if !on {
             self.ops.clear();
         }
+    }
+
+    /// Stop journaling for a while (the gateway's own messages); returns
+    /// whether it was on, for [`Journal::resume`].
+    pub fn pause(&mut self) -> bool {
+        std::mem::replace(&mut self.on, false)
+    }
+
+    /// Journal again if it was on before [`Journal::pause`].
+    pub fn resume(&mut self, on: bool) {
+        self.on = on;
     }
 
     /// An uplink was accepted with `id`.
@@ -90,20 +110,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn data_uplinks_are_durable_registrations_and_requests_are_not() {
+    fn uplinks_are_durable_registrations_are_not() {
         for topic in [
             "v1/gateway/telemetry",
             "v1/gateway/rpc",
             "v1/devices/me/rpc/response/7",
             "v1/devices/me/claim",
+            "v1/gateway/attributes/request",
+            "v1/devices/me/rpc/request/1",
+            "v1/devices/me/attributes/request/2",
         ] {
             assert!(is_durable(topic), "{topic}");
         }
-        for topic in [
-            "v1/gateway/connect",
-            "v1/gateway/attributes/request",
-            "v1/devices/me/rpc/request/1",
-        ] {
+        for topic in ["v1/gateway/connect", "v1/gateway/disconnect"] {
             assert!(!is_durable(topic), "{topic}");
         }
     }

@@ -27,6 +27,7 @@ pub mod error;
 pub mod events;
 mod held;
 pub mod journal;
+mod restored;
 mod split;
 
 #[cfg(test)]
@@ -42,7 +43,7 @@ use bytes::Bytes;
 
 use super::codec::EchoTracker;
 use super::limits::{Pacer, SessionLimits};
-use super::model::{Model, ModelConfig};
+use super::model::{Model, ModelConfig, RequestKind};
 use crate::core::mqtt::{ConnectOptions, PublishId, Session, SessionState};
 use crate::core::time::Millis;
 
@@ -148,9 +149,10 @@ impl Gateway {
         self.bridged = bridged;
     }
 
-    /// Make the outbox durable: from now on every data uplink (telemetry,
-    /// attributes, RPC replies, claims) is journaled when accepted and
-    /// again when done with; the shell takes the changes with
+    /// Make the outbox durable: from now on every uplink made through the
+    /// API (telemetry, attributes, RPC replies, claims, attribute requests,
+    /// client-side calls) is journaled when accepted and again when done
+    /// with; the shell takes the changes with
     /// [`Gateway::take_journal`] and keeps them (IndexedDB), and gives them
     /// back after a reload with [`Gateway::restore`].
     pub fn set_durable(&mut self, durable: bool) {
@@ -164,17 +166,43 @@ impl Gateway {
 
     /// Put uplinks kept from an earlier page (in the order they were
     /// accepted) back in the outbox, behind what waits there: they go out
-    /// after the next CONNACK's registrations. Returns their new publish
-    /// ids, in the same order; they are not journaled again.
+    /// after the next CONNACK's registrations. Requests among them wait
+    /// again for their answers (each reported as
+    /// [`GatewayEvent::RequestRestored`]). Returns their new publish ids, in
+    /// the same order; they are not journaled again.
     pub fn restore(&mut self, records: Vec<(String, Bytes)>) -> Vec<PublishId> {
         records
             .into_iter()
             .map(|(topic, payload)| {
+                let (topic, payload) = self.wait_again(topic, payload);
                 let id = self.session.reserve_publish_id();
                 self.hold(Held::new(id, topic, payload, None));
                 id
             })
             .collect()
+    }
+
+    /// If `topic` and `payload` are a request, wait for its answer again
+    /// (under a new id if this page uses its id already, then the message
+    /// says so).
+    fn wait_again(&mut self, topic: String, payload: Bytes) -> (String, Bytes) {
+        let Some((id, kind)) = restored::request_of(&topic, &payload) else {
+            return (topic, payload);
+        };
+        let call = matches!(kind, RequestKind::OwnRpcCall { .. });
+        let now = self.now;
+        let new_id = self.model.requests_mut().adopt(now, id, kind.clone());
+        let (topic, payload) = if new_id == id {
+            (topic, payload)
+        } else {
+            restored::renumbered(&topic, &payload, new_id)
+        };
+        if call {
+            self.echoes.record_call(new_id, &payload);
+        }
+        self.events
+            .push_back(GatewayEvent::RequestRestored { id: new_id, kind });
+        (topic, payload)
     }
 
     /// After how long (ms) without a message naming it the server drops a

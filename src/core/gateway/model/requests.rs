@@ -110,6 +110,32 @@ impl PendingRequests {
         id
     }
 
+    /// Wait again, from `now`, for the answer to a request an earlier page
+    /// sent as `id`; returns the id it waits under: `id`, or a new one if
+    /// `id` is pending already or out of range (the request must then be
+    /// sent under the new id).
+    pub fn adopt(&mut self, now: Millis, id: u32, kind: RequestKind) -> u32 {
+        let id = if (1..=MAX_REQUEST_ID).contains(&id) && !self.pending.contains_key(&id) {
+            id
+        } else {
+            self.allocate_id()
+        };
+        let timeout = match kind {
+            RequestKind::OwnRpcCall { .. } => self.call_timeout_ms,
+            _ => self.attribute_timeout_ms,
+        };
+        self.pending.insert(
+            id,
+            PendingRequest {
+                id,
+                kind,
+                sent_at: now,
+                deadline: now.after_ms(timeout),
+            },
+        );
+        id
+    }
+
     /// The pending request `id`.
     pub fn get(&self, id: u32) -> Option<&PendingRequest> {
         self.pending.get(&id)

@@ -263,10 +263,12 @@ fn expiring(inactivity_ms: u64, keep_registered: bool) -> Harness {
 #[test]
 fn a_quiet_device_gets_a_keepalive_before_the_server_would_drop_its_session() {
     let mut h = expiring(10_000, true);
+    h.gw.set_durable(true);
     h.gw.connect_device(h.now, "Quiet", None).unwrap();
     h.gw.connect_device(h.now, "Busy", None).unwrap();
     h.take_published();
     h.take_events();
+    h.gw.take_journal();
     let mut keepalives = Vec::new();
     for _ in 0..30 {
         h.gw.send_telemetry(
@@ -297,6 +299,11 @@ fn a_quiet_device_gets_a_keepalive_before_the_server_would_drop_its_session() {
         keepalives.len()
     );
     assert!(keepalives.windows(2).all(|w| w[1].0.since(w[0].0) < 10_000));
+    // Not kept across a reload: the next page sends its own.
+    assert!(!h.gw.take_journal().iter().any(|op| matches!(
+        op,
+        crate::core::gateway::client::JournalOp::Put { topic, .. } if topic == "v1/gateway/attributes/request"
+    )));
     // Their answers are not shown (the latest still waits for its answer;
     // older ones timed out silently).
     let id = keepalives.last().unwrap().1["id"].as_u64().unwrap();

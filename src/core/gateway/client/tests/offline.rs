@@ -256,7 +256,7 @@ fn the_outbox_is_bounded_in_bytes_too() {
 }
 
 #[test]
-fn a_durable_outbox_journals_each_data_uplink_until_it_is_acknowledged() {
+fn a_durable_outbox_journals_each_uplink_until_it_is_acknowledged() {
     use crate::core::gateway::client::JournalOp;
     let mut h = Harness::new();
     h.gw.set_durable(true);
@@ -266,17 +266,131 @@ fn a_durable_outbox_journals_each_data_uplink_until_it_is_acknowledged() {
             .unwrap();
     h.gw.request_attributes(h.now, "A", AttributeScope::Shared, &["k"])
         .unwrap();
-    let puts = h.gw.take_journal();
-    assert!(
-        matches!(&puts[..], [JournalOp::Put { id, topic, .. }] if *id == ids[0] && topic == "v1/gateway/telemetry"),
-        "only the data uplink, not the registration or the request: {puts:?}"
+    h.gw.call_own_rpc(h.now, "getTime", json!({})).unwrap();
+    let puts: Vec<String> =
+        h.gw.take_journal()
+            .into_iter()
+            .map(|op| match op {
+                JournalOp::Put { topic, .. } => topic,
+                JournalOp::Delete { id } => format!("delete {id:?}"),
+            })
+            .collect();
+    assert_eq!(
+        puts,
+        [
+            "v1/gateway/telemetry",
+            "v1/gateway/attributes/request",
+            "v1/devices/me/rpc/request/2"
+        ],
+        "every uplink made through the API, not the registration"
     );
     h.open();
-    let deletes = h.gw.take_journal();
+    let journal = h.gw.take_journal();
     assert!(
-        deletes.contains(&JournalOp::Delete { id: ids[0] }),
-        "{deletes:?}"
+        journal.contains(&JournalOp::Delete { id: ids[0] }),
+        "{journal:?}"
     );
+    assert!(
+        !journal.iter().any(|op| matches!(op, JournalOp::Put { .. })),
+        "getSessionLimits, which the gateway sends by itself, is not kept: {journal:?}"
+    );
+}
+
+/// A page that sent an attribute request and a client-side call while
+/// offline, durable: what it kept.
+fn kept_requests() -> Vec<(String, bytes::Bytes)> {
+    use crate::core::gateway::client::JournalOp;
+    let mut h = Harness::new();
+    h.gw.set_durable(true);
+    h.gw.connect_device(h.now, "A", None).unwrap();
+    h.gw.request_attributes(h.now, "A", AttributeScope::Shared, &["mode"])
+        .unwrap();
+    h.gw.call_own_rpc(h.now, "getTime", json!({})).unwrap();
+    h.gw.take_journal()
+        .into_iter()
+        .filter_map(|op| match op {
+            JournalOp::Put { topic, payload, .. } => Some((topic, payload)),
+            JournalOp::Delete { .. } => None,
+        })
+        .collect()
+}
+
+#[test]
+fn requests_kept_across_a_reload_wait_for_their_answers_again() {
+    use crate::core::gateway::codec::AttributeResult;
+    let kept = kept_requests();
+    assert_eq!(kept.len(), 2);
+    // The next page.
+    let mut h = Harness::new();
+    h.gw.connect_device(h.now, "A", None).unwrap();
+    h.gw.restore(kept);
+    let restored: Vec<u32> = h
+        .gateway_events()
+        .into_iter()
+        .filter_map(|e| match e {
+            GatewayEvent::RequestRestored { id, .. } => Some(id),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(restored, [1, 2], "under the ids they were sent with");
+    h.open();
+    let published = h.take_published();
+    assert!(published.contains(&(
+        "v1/gateway/attributes/request".to_string(),
+        json!({"id": 1, "device": "A", "client": false, "key": "mode"})
+    )));
+    assert!(published.contains(&(
+        "v1/devices/me/rpc/request/2".to_string(),
+        json!({"method": "getTime", "params": {}})
+    )));
+    h.take_events();
+    h.push(
+        "v1/gateway/attributes/response",
+        r#"{"id":1,"device":"A","value":"eco"}"#,
+    );
+    h.push("v1/devices/me/rpc/response/2", r#"{"time":5}"#);
+    let events = h.gateway_events();
+    assert!(
+        events.iter().any(|e| matches!(e,
+            GatewayEvent::AttributeResponse { id: 1, result: AttributeResult::Found(v), .. }
+                if v.get("mode") == Some(&json!("eco")))),
+        "{events:?}"
+    );
+    assert!(
+        events.iter().any(|e| matches!(e,
+            GatewayEvent::OwnRpcResponse { id: 2, method: Some(m), .. } if m == "getTime")),
+        "{events:?}"
+    );
+}
+
+#[test]
+fn a_kept_request_whose_id_this_page_uses_already_is_sent_under_a_new_one() {
+    let kept = kept_requests();
+    let mut h = Harness::new();
+    h.gw.connect_device(h.now, "A", None).unwrap();
+    // This page asked already, under id 1.
+    let own =
+        h.gw.request_attributes(h.now, "A", AttributeScope::Client, &["k"]);
+    assert_eq!(own, Ok(1));
+    h.gw.restore(kept);
+    let restored: Vec<u32> = h
+        .gateway_events()
+        .into_iter()
+        .filter_map(|e| match e {
+            GatewayEvent::RequestRestored { id, .. } => Some(id),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(restored, [2, 3]);
+    h.open();
+    let published = h.take_published();
+    assert!(published.contains(&(
+        "v1/gateway/attributes/request".to_string(),
+        json!({"id": 2, "device": "A", "client": false, "key": "mode"})
+    )));
+    assert!(published
+        .iter()
+        .any(|(topic, _)| topic == "v1/devices/me/rpc/request/3"));
 }
 
 #[test]
