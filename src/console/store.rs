@@ -12,11 +12,13 @@ use super::removal::UndoRemoval;
 use super::telemetry::TelemetryView;
 use super::text::neutralize_bidi;
 use crate::core::gateway::codec::AttributeResult;
+use crate::core::gateway::model::{RPC_INBOX_BYTES, RPC_INBOX_CAPACITY};
 use crate::core::gateway::GatewayEvent;
 use crate::core::mqtt::{Direction, Event, PacketLog};
 use crate::core::rate::Rate;
 use crate::core::ring::Ring;
 use crate::core::time::Millis;
+use crate::core::weight::bytes_in_words;
 
 /// How many packets the traffic log keeps at most.
 pub const LOG_CAP: usize = 5_000;
@@ -306,6 +308,20 @@ impl Store {
                     .into(),
             ),
             GatewayEvent::OutboxDropped { .. } => {}
+            // Said once per inbox; its RPC tab counts every drop.
+            GatewayEvent::RpcInboxDropped { own, count, total } if count == total => {
+                let whose = if *own { "the gateway's own" } else { "the devices'" };
+                self.notice(
+                    epoch_ms,
+                    format!(
+                        "{whose} RPC inbox is full ({RPC_INBOX_CAPACITY} requests or {} of \
+                         params): the oldest answered or expired requests (else the oldest) give \
+                         way to the newest, and the RPC tab counts what was dropped",
+                        bytes_in_words(RPC_INBOX_BYTES)
+                    ),
+                )
+            }
+            GatewayEvent::RpcInboxDropped { .. } => {}
             GatewayEvent::SessionLimitsUnanswered { kept } => self.notice(
                 epoch_ms,
                 if *kept {
@@ -462,5 +478,21 @@ mod tests {
         }
         assert_eq!(store.log.len(), LOG_CAP);
         assert_eq!(store.log.dropped(), 1_000);
+    }
+
+    #[test]
+    fn a_full_rpc_inbox_is_told_once_per_inbox() {
+        let mut store = Store::default();
+        for (own, count, total) in [(false, 1, 1), (false, 3, 4), (true, 2, 2), (true, 1, 3)] {
+            store.apply_gateway(
+                &GatewayEvent::RpcInboxDropped { own, count, total },
+                Millis(0),
+                0,
+            );
+        }
+        let texts: Vec<&str> = store.notices.iter().map(|n| n.text.as_str()).collect();
+        assert_eq!(texts.len(), 2, "{texts:?}");
+        assert!(texts[0].starts_with("the devices' RPC inbox is full (256 requests or 4 MiB"));
+        assert!(texts[1].starts_with("the gateway's own RPC inbox is full"));
     }
 }

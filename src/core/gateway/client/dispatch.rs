@@ -356,9 +356,14 @@ impl Gateway {
                 params,
             } => {
                 self.model.devices_mut().record_received(now, &device, true);
-                self.model
-                    .rpc_inbox_mut()
-                    .push(now, Some(&device), id, &method, params.clone());
+                let dropped = self.model.rpc_inbox_mut().push(
+                    now,
+                    Some(&device),
+                    id,
+                    &method,
+                    params.clone(),
+                );
+                self.rpc_inbox_dropped(false, dropped.len());
                 self.events.push_back(GatewayEvent::RpcRequest {
                     device,
                     id,
@@ -395,10 +400,12 @@ impl Gateway {
                     .push_back(GatewayEvent::OwnAttributeResponse { id, client, shared });
             }
             Downlink::OwnRpcRequest { id, method, params } => {
-                self.model
-                    .own_mut()
-                    .rpc_mut()
-                    .push(now, None, id, &method, params.clone());
+                let dropped =
+                    self.model
+                        .own_mut()
+                        .rpc_mut()
+                        .push(now, None, id, &method, params.clone());
+                self.rpc_inbox_dropped(true, dropped.len());
                 self.events
                     .push_back(GatewayEvent::OwnRpcRequest { id, method, params });
             }

@@ -223,6 +223,24 @@ impl Gateway {
         });
     }
 
+    /// Say that an RPC inbox (the gateway's `own`, else the devices') dropped
+    /// `count` requests to make room.
+    fn rpc_inbox_dropped(&mut self, own: bool, count: usize) {
+        if count == 0 {
+            return;
+        }
+        let total = if own {
+            self.model.own().rpc().dropped()
+        } else {
+            self.model.rpc_inbox().dropped()
+        };
+        self.events.push_back(GatewayEvent::RpcInboxDropped {
+            own,
+            count: count as u64,
+            total,
+        });
+    }
+
     /// How many messages a full outbox dropped (oldest first) so far.
     pub fn outbox_dropped(&self) -> u64 {
         self.outbox_dropped

@@ -24,7 +24,9 @@ pub use devices::{keepalive_at, Device, DeviceState, Devices, Expiry, Traffic};
 pub use error::ModelError;
 pub use own::{OwnState, SessionLimits};
 pub use requests::{PendingRequest, PendingRequests, RequestKind};
-pub use rpc_inbox::{RpcEntry, RpcInbox, RpcStatus};
+pub use rpc_inbox::{
+    RpcEntry, RpcInbox, RpcStatus, RPC_ENTRY_OVERHEAD, RPC_INBOX_BYTES, RPC_INBOX_CAPACITY,
+};
 pub use shared::{SharedAttributes, SharedValue};
 
 use crate::core::time::Millis;
@@ -38,8 +40,12 @@ pub struct ModelConfig {
     /// How long an RPC request may wait for our reply before the server's
     /// caller gives up (default 10 000 ms, the server's REST default).
     pub rpc_timeout_ms: u64,
-    /// How many RPC requests each inbox keeps (default 256).
+    /// How many RPC requests each inbox keeps (default
+    /// [`RPC_INBOX_CAPACITY`], 256).
     pub rpc_inbox_capacity: usize,
+    /// What the RPC requests each inbox keeps may weigh together, in bytes
+    /// (default [`RPC_INBOX_BYTES`], 4 MiB).
+    pub rpc_inbox_bytes: usize,
     /// How long a client-side RPC call waits for its answer (default 65 000
     /// ms: the server answers `{"error":"timeout"}` after 60 s).
     pub client_rpc_timeout_ms: u64,
@@ -62,7 +68,8 @@ impl Default for ModelConfig {
         ModelConfig {
             attribute_request_timeout_ms: 20_000,
             rpc_timeout_ms: 10_000,
-            rpc_inbox_capacity: 256,
+            rpc_inbox_capacity: RPC_INBOX_CAPACITY,
+            rpc_inbox_bytes: RPC_INBOX_BYTES,
             client_rpc_timeout_ms: 65_000,
             first_request_id: 1,
             session_inactivity_ms: 600_000,
@@ -118,8 +125,10 @@ impl Model {
                 config.client_rpc_timeout_ms,
             )
             .starting_at(config.first_request_id),
-            rpc: RpcInbox::new(config.rpc_inbox_capacity, config.rpc_timeout_ms),
-            own: OwnState::new(config.rpc_inbox_capacity, config.rpc_timeout_ms),
+            rpc: RpcInbox::new(config.rpc_inbox_capacity, config.rpc_timeout_ms)
+                .with_byte_cap(config.rpc_inbox_bytes),
+            own: OwnState::new(config.rpc_inbox_capacity, config.rpc_timeout_ms)
+                .with_rpc_byte_cap(config.rpc_inbox_bytes),
             echoes_ignored: 0,
             config,
         }
