@@ -12,7 +12,7 @@ use super::removal::UndoRemoval;
 use super::telemetry::TelemetryView;
 use super::text::neutralize_bidi;
 use crate::core::gateway::codec::AttributeResult;
-use crate::core::gateway::model::{RPC_INBOX_BYTES, RPC_INBOX_CAPACITY};
+use crate::core::gateway::model::{RPC_INBOX_BYTES, RPC_INBOX_CAPACITY, SHARED_TOTAL_BYTES};
 use crate::core::gateway::GatewayEvent;
 use crate::core::mqtt::{Direction, Event, PacketLog};
 use crate::core::rate::Rate;
@@ -322,6 +322,22 @@ impl Store {
                 )
             }
             GatewayEvent::RpcInboxDropped { .. } => {}
+            // Said once; a device's Attributes tab says when its were forgotten.
+            GatewayEvent::SharedAttributesForgotten { devices, total }
+                if devices.len() as u64 == *total =>
+            {
+                self.notice(
+                    epoch_ms,
+                    format!(
+                        "the devices' shared attributes weigh more than {} together: those of \
+                         the devices updated longest ago are forgotten (first {}); request them \
+                         again from a device's Attributes tab",
+                        bytes_in_words(SHARED_TOTAL_BYTES),
+                        names_in_words(devices, 5)
+                    ),
+                )
+            }
+            GatewayEvent::SharedAttributesForgotten { .. } => {}
             GatewayEvent::SessionLimitsUnanswered { kept } => self.notice(
                 epoch_ms,
                 if *kept {
@@ -430,6 +446,15 @@ impl Store {
     }
 }
 
+/// Up to `most` of `names`, then how many more: "A, B and 3 more".
+fn names_in_words(names: &[String], most: usize) -> String {
+    let shown = names[..names.len().min(most)].join(", ");
+    match names.len().saturating_sub(most) {
+        0 => shown,
+        more => format!("{shown} and {more} more"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -494,5 +519,39 @@ mod tests {
         assert_eq!(texts.len(), 2, "{texts:?}");
         assert!(texts[0].starts_with("the devices' RPC inbox is full (256 requests or 4 MiB"));
         assert!(texts[1].starts_with("the gateway's own RPC inbox is full"));
+    }
+
+    #[test]
+    fn forgotten_shared_attributes_are_told_once_naming_a_few_devices() {
+        let mut store = Store::default();
+        let names = |n: usize| (0..n).map(|i| format!("D{i}")).collect::<Vec<_>>();
+        store.apply_gateway(
+            &GatewayEvent::SharedAttributesForgotten {
+                devices: names(7),
+                total: 7,
+            },
+            Millis(0),
+            0,
+        );
+        store.apply_gateway(
+            &GatewayEvent::SharedAttributesForgotten {
+                devices: names(1),
+                total: 8,
+            },
+            Millis(0),
+            0,
+        );
+        let texts: Vec<&str> = store.notices.iter().map(|n| n.text.as_str()).collect();
+        assert_eq!(texts.len(), 1, "{texts:?}");
+        assert!(
+            texts[0].contains("more than 16 MiB together"),
+            "{}",
+            texts[0]
+        );
+        assert!(
+            texts[0].contains("(first D0, D1, D2, D3, D4 and 2 more)"),
+            "{}",
+            texts[0]
+        );
     }
 }

@@ -293,9 +293,8 @@ impl Gateway {
                 self.events.push_back(GatewayEvent::EchoIgnored { topic });
             }
             Downlink::SharedAttributes { device, update } => {
-                self.model
-                    .shared_attributes_mut(&device)
-                    .apply(now, &update);
+                let forgotten = self.model.apply_shared_attributes(now, &device, &update);
+                self.shared_forgotten(forgotten);
                 self.model
                     .devices_mut()
                     .record_received(now, &device, false);
@@ -331,7 +330,8 @@ impl Gateway {
                         if let (AttributeScope::Shared, AttributeResult::Found(map)) =
                             (scope, &result)
                         {
-                            self.model.shared_attributes_mut(&device).update(now, map);
+                            let forgotten = self.model.store_shared_attributes(now, &device, map);
+                            self.shared_forgotten(forgotten);
                         }
                         self.model
                             .devices_mut()

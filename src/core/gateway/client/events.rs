@@ -187,6 +187,15 @@ pub enum GatewayEvent {
         /// Dropped from this inbox since the page opened.
         total: u64,
     },
+    /// Every device's shared attributes together weighed more than the
+    /// model keeps ([`SHARED_TOTAL_BYTES`](crate::core::gateway::model::SHARED_TOTAL_BYTES)):
+    /// those of the devices updated longest ago were forgotten whole.
+    SharedAttributesForgotten {
+        /// The devices forgotten this time.
+        devices: Vec<String>,
+        /// Devices forgotten since the page opened.
+        total: u64,
+    },
     /// The bridge to ThingsBoard went up or down (its notification topic,
     /// bridged setups only). When it comes back up, every device is
     /// registered again.

@@ -241,6 +241,19 @@ impl Gateway {
         });
     }
 
+    /// Say that the shared attributes of `devices` were forgotten to keep
+    /// every device's within their bound.
+    fn shared_forgotten(&mut self, devices: Vec<String>) {
+        if devices.is_empty() {
+            return;
+        }
+        self.events
+            .push_back(GatewayEvent::SharedAttributesForgotten {
+                devices,
+                total: self.model.shared_forgotten(),
+            });
+    }
+
     /// How many messages a full outbox dropped (oldest first) so far.
     pub fn outbox_dropped(&self) -> u64 {
         self.outbox_dropped
