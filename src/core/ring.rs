@@ -1,8 +1,10 @@
 //! A bounded history: the newest `cap` items, with a count of what was dropped.
-//! Every history the console keeps (traffic log, RPC inbox, chart points) is one
-//! of these, so memory stays flat however long a tab runs. A ring may also be
-//! bounded in bytes ([`Ring::with_byte_cap`], [`Ring::push_weighed`]): the
-//! traffic log keeps the newest 16 MiB of packets, whatever their size.
+//! Every history the console keeps (traffic log, notices, answers, replies,
+//! chart points) is one of these, so memory stays flat however long a tab
+//! runs. A ring may also be bounded in bytes ([`Ring::with_byte_cap`],
+//! [`Ring::push_weighed`]): the traffic log keeps the newest 16 MiB of
+//! packets, the attribute answers and RPC replies 4 MiB each, whatever
+//! their size.
 
 use std::collections::VecDeque;
 
