@@ -98,6 +98,8 @@ impl Slices {
             | GatewayEvent::Failed { .. } => Slices::of(&[Notices, Status]),
             GatewayEvent::EchoIgnored { .. } => Slices::of(&[Status]),
             GatewayEvent::OutboxDropped { .. } => Slices::of(&[Status, Notices]),
+            GatewayEvent::RpcInboxDropped { .. } => Slices::of(&[Device, Gateway, Notices]),
+            GatewayEvent::SharedAttributesForgotten { .. } => Slices::of(&[Device, Notices]),
             GatewayEvent::BridgeState { .. } => Slices::of(&[Status, Notices, Devices]),
             GatewayEvent::DisconnectNotice { .. } => Slices::of(&[Notices, Devices, Device]),
             // Devices appear, change name or go: the list, the open page

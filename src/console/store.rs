@@ -12,11 +12,13 @@ use super::removal::UndoRemoval;
 use super::telemetry::TelemetryView;
 use super::text::neutralize_bidi;
 use crate::core::gateway::codec::AttributeResult;
+use crate::core::gateway::model::{RPC_INBOX_BYTES, RPC_INBOX_CAPACITY, SHARED_TOTAL_BYTES};
 use crate::core::gateway::GatewayEvent;
 use crate::core::mqtt::{Direction, Event, PacketLog};
 use crate::core::rate::Rate;
 use crate::core::ring::Ring;
 use crate::core::time::Millis;
+use crate::core::weight::{bytes_in_words, json_weight, ENTRY_OVERHEAD};
 
 /// How many packets the traffic log keeps at most.
 pub const LOG_CAP: usize = 5_000;
@@ -28,6 +30,54 @@ pub const LOG_BYTE_CAP: usize = 16 * 1024 * 1024;
 
 /// What one traffic-log entry costs besides its topic and payload.
 pub const LOG_ENTRY_OVERHEAD: usize = 128;
+
+/// How many attribute requests and client-side calls [`Store::answers`]
+/// keeps at most.
+pub const ANSWERS_CAP: usize = 500;
+
+/// What the answers [`Store::answers`] keeps may weigh together (4 MiB):
+/// an answer carries the server's values, which may be large.
+pub const ANSWERS_BYTE_CAP: usize = 4 * 1024 * 1024;
+
+/// How many RPC replies sent [`Store::replies`] keeps at most.
+pub const REPLIES_CAP: usize = 1_000;
+
+/// What the replies [`Store::replies`] keeps may weigh together (4 MiB): a
+/// rule echoing the params sends back whatever the server sent.
+pub const REPLIES_BYTE_CAP: usize = 4 * 1024 * 1024;
+
+/// What one answer or reply costs besides its keys, names and JSON.
+pub const ANSWER_OVERHEAD: usize = 128;
+
+impl Answer {
+    /// What it weighs in memory, in bytes.
+    pub fn weight(&self) -> usize {
+        let outcome = match &self.outcome {
+            Outcome::Found(values) => values
+                .iter()
+                .map(|(k, v)| ENTRY_OVERHEAD + k.len() + json_weight(v))
+                .sum(),
+            Outcome::Answered(value) => json_weight(value),
+            Outcome::Pending | Outcome::NotFound | Outcome::TimedOut => 0,
+        };
+        ANSWER_OVERHEAD
+            + self.device.as_ref().map_or(0, String::len)
+            + self.method.as_ref().map_or(0, String::len)
+            + self
+                .keys
+                .iter()
+                .map(|k| ENTRY_OVERHEAD + k.len())
+                .sum::<usize>()
+            + outcome
+    }
+}
+
+impl SentReply {
+    /// What it weighs in memory, in bytes.
+    pub fn weight(&self) -> usize {
+        ANSWER_OVERHEAD + self.device.as_ref().map_or(0, String::len) + json_weight(&self.data)
+    }
+}
 
 /// One line of the traffic log.
 #[derive(Debug, Clone, PartialEq)]
@@ -94,9 +144,11 @@ pub struct Store {
     pub telemetry: TelemetryView,
     /// The gateway's own telemetry, latest values.
     pub own_telemetry: TelemetryView,
-    /// Attribute requests and client-side RPC calls, newest last.
+    /// Attribute requests and client-side RPC calls, newest last (at most
+    /// [`ANSWERS_CAP`] and [`ANSWERS_BYTE_CAP`]).
     pub answers: Ring<Answer>,
-    /// RPC replies sent, newest last.
+    /// RPC replies sent, newest last (at most [`REPLIES_CAP`] and
+    /// [`REPLIES_BYTE_CAP`]).
     pub replies: Ring<SentReply>,
     /// Auto-reply rules in force.
     pub auto_replies: AutoReplies,
@@ -128,8 +180,8 @@ impl Default for Store {
             echoes: 0,
             telemetry: TelemetryView::default(),
             own_telemetry: TelemetryView::default(),
-            answers: Ring::new(500),
-            replies: Ring::new(1_000),
+            answers: Ring::with_byte_cap(ANSWERS_CAP, ANSWERS_BYTE_CAP),
+            replies: Ring::with_byte_cap(REPLIES_CAP, REPLIES_BYTE_CAP),
             auto_replies: AutoReplies::default(),
             selected: None,
             checked: BTreeSet::new(),
@@ -311,6 +363,36 @@ impl Store {
                     .into(),
             ),
             GatewayEvent::OutboxDropped { .. } => {}
+            // Said once per inbox; its RPC tab counts every drop.
+            GatewayEvent::RpcInboxDropped { own, count, total } if count == total => {
+                let whose = if *own { "the gateway's own" } else { "the devices'" };
+                self.notice(
+                    epoch_ms,
+                    format!(
+                        "{whose} RPC inbox is full ({RPC_INBOX_CAPACITY} requests or {} of \
+                         params): the oldest answered or expired requests (else the oldest) give \
+                         way to the newest, and the RPC tab counts what was dropped",
+                        bytes_in_words(RPC_INBOX_BYTES)
+                    ),
+                )
+            }
+            GatewayEvent::RpcInboxDropped { .. } => {}
+            // Said once; a device's Attributes tab says when its were forgotten.
+            GatewayEvent::SharedAttributesForgotten { devices, total }
+                if devices.len() as u64 == *total =>
+            {
+                self.notice(
+                    epoch_ms,
+                    format!(
+                        "the devices' shared attributes weigh more than {} together: those of \
+                         the devices updated longest ago are forgotten (first {}); request them \
+                         again from a device's Attributes tab",
+                        bytes_in_words(SHARED_TOTAL_BYTES),
+                        names_in_words(devices, 5)
+                    ),
+                )
+            }
+            GatewayEvent::SharedAttributesForgotten { .. } => {}
             GatewayEvent::SessionLimitsUnanswered { kept } => self.notice(
                 epoch_ms,
                 if *kept {
@@ -330,12 +412,14 @@ impl Store {
     /// (`call` true) was sent.
     pub fn request_sent(&mut self, mut answer: Answer) {
         answer.outcome = Outcome::Pending;
-        self.answers.push(answer);
+        let weight = answer.weight();
+        self.answers.push_weighed(answer, weight);
     }
 
     /// Record a reply sent to an RPC.
     pub fn reply_sent(&mut self, reply: SentReply) {
-        self.replies.push(reply);
+        let weight = reply.weight();
+        self.replies.push_weighed(reply, weight);
     }
 
     /// The reply sent to RPC `id` of `device`, if any.
@@ -347,14 +431,18 @@ impl Store {
     }
 
     fn finish(&mut self, id: u32, call: bool, outcome: Outcome, epoch_ms: u64) {
-        if let Some(a) = self
+        let Some(index) = self
             .answers
-            .iter_mut()
-            .rev()
-            .find(|a| a.id == id && a.method.is_some() == call)
-        {
+            .iter()
+            .rposition(|a| a.id == id && a.method.is_some() == call)
+        else {
+            return;
+        };
+        if let Some(a) = self.answers.get_mut(index) {
             a.outcome = outcome;
             a.done_ms = Some(epoch_ms);
+            let weight = a.weight();
+            self.answers.reweigh(index, weight);
         }
     }
 
@@ -419,6 +507,15 @@ impl Store {
     }
 }
 
+/// Up to `most` of `names`, then how many more: "A, B and 3 more".
+fn names_in_words(names: &[String], most: usize) -> String {
+    let shown = names[..names.len().min(most)].join(", ");
+    match names.len().saturating_sub(most) {
+        0 => shown,
+        more => format!("{shown} and {more} more"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -467,5 +564,122 @@ mod tests {
         }
         assert_eq!(store.log.len(), LOG_CAP);
         assert_eq!(store.log.dropped(), 1_000);
+    }
+
+    #[test]
+    fn a_full_rpc_inbox_is_told_once_per_inbox() {
+        let mut store = Store::default();
+        for (own, count, total) in [(false, 1, 1), (false, 3, 4), (true, 2, 2), (true, 1, 3)] {
+            store.apply_gateway(
+                &GatewayEvent::RpcInboxDropped { own, count, total },
+                Millis(0),
+                0,
+            );
+        }
+        let texts: Vec<&str> = store.notices.iter().map(|n| n.text.as_str()).collect();
+        assert_eq!(texts.len(), 2, "{texts:?}");
+        assert!(texts[0].starts_with("the devices' RPC inbox is full (256 requests or 4 MiB"));
+        assert!(texts[1].starts_with("the gateway's own RPC inbox is full"));
+    }
+
+    #[test]
+    fn forgotten_shared_attributes_are_told_once_naming_a_few_devices() {
+        let mut store = Store::default();
+        let names = |n: usize| (0..n).map(|i| format!("D{i}")).collect::<Vec<_>>();
+        store.apply_gateway(
+            &GatewayEvent::SharedAttributesForgotten {
+                devices: names(7),
+                total: 7,
+            },
+            Millis(0),
+            0,
+        );
+        store.apply_gateway(
+            &GatewayEvent::SharedAttributesForgotten {
+                devices: names(1),
+                total: 8,
+            },
+            Millis(0),
+            0,
+        );
+        let texts: Vec<&str> = store.notices.iter().map(|n| n.text.as_str()).collect();
+        assert_eq!(texts.len(), 1, "{texts:?}");
+        assert!(
+            texts[0].contains("more than 16 MiB together"),
+            "{}",
+            texts[0]
+        );
+        assert!(
+            texts[0].contains("(first D0, D1, D2, D3, D4 and 2 more)"),
+            "{}",
+            texts[0]
+        );
+    }
+
+    #[test]
+    fn answers_and_replies_with_large_values_stay_within_their_bytes() {
+        use crate::core::gateway::codec::AttributeScope;
+        let mut store = Store::default();
+        let blob = serde_json::json!({"blob": "x".repeat(64 * 1024)});
+        for id in 0..2_000u32 {
+            store.request_sent(Answer {
+                id,
+                device: Some("Pump 7".into()),
+                scope: Some(AttributeScope::Client),
+                keys: vec!["blob".into()],
+                method: None,
+                outcome: Outcome::Pending,
+                sent_ms: 0,
+                done_ms: None,
+            });
+            let found = AttributeResult::Found(blob.as_object().unwrap().clone());
+            store.apply_gateway(
+                &GatewayEvent::AttributeResponse {
+                    id,
+                    device: "Pump 7".into(),
+                    scope: AttributeScope::Client,
+                    keys: vec!["blob".into()],
+                    result: found,
+                },
+                Millis(0),
+                0,
+            );
+            store.reply_sent(SentReply {
+                device: Some("Pump 7".into()),
+                id: id.into(),
+                data: blob.clone(),
+                auto: true,
+                at_ms: 0,
+            });
+            assert!(
+                store.answers.bytes() <= ANSWERS_BYTE_CAP,
+                "{}",
+                store.answers.bytes()
+            );
+            assert!(
+                store.replies.bytes() <= REPLIES_BYTE_CAP,
+                "{}",
+                store.replies.bytes()
+            );
+        }
+        assert!(
+            store.answers.len() < 64,
+            "{} answers of 64 KiB",
+            store.answers.len()
+        );
+        assert_eq!(store.answers.dropped(), 2_000 - store.answers.len() as u64);
+        assert!(
+            matches!(
+                store.answers.last().map(|a| &a.outcome),
+                Some(Outcome::Found(_))
+            ),
+            "the newest answer is kept, answered"
+        );
+        assert!(
+            store.replies.len() < 64,
+            "{} replies of 64 KiB",
+            store.replies.len()
+        );
+        assert!(store.reply_to(Some("Pump 7"), 1_999).is_some());
     }
 }

@@ -5,6 +5,7 @@
 //! - [`backoff`]: reconnect delays with jitter.
 //! - [`protocol`]: the trait a transport driver runs a sans-IO endpoint through.
 //! - [`ring`] and [`rate`]: bounded histories and per-second counters for the console.
+//! - [`weight`]: what JSON values weigh in memory, for collections bounded in bytes.
 //! - [`gateway`]: the ThingsBoard gateway codec, model and client API over the session.
 pub mod backoff;
 pub mod gateway;
@@ -14,3 +15,4 @@ pub mod rate;
 pub mod reconnect;
 pub mod ring;
 pub mod time;
+pub mod weight;

@@ -1,8 +1,10 @@
 //! A bounded history: the newest `cap` items, with a count of what was dropped.
-//! Every history the console keeps (traffic log, RPC inbox, chart points) is one
-//! of these, so memory stays flat however long a tab runs. A ring may also be
-//! bounded in bytes ([`Ring::with_byte_cap`], [`Ring::push_weighed`]): the
-//! traffic log keeps the newest 16 MiB of packets, whatever their size.
+//! Every history the console keeps (traffic log, notices, answers, replies,
+//! chart points) is one of these, so memory stays flat however long a tab
+//! runs. A ring may also be bounded in bytes ([`Ring::with_byte_cap`],
+//! [`Ring::push_weighed`]): the traffic log keeps the newest 16 MiB of
+//! packets, the attribute answers and RPC replies 4 MiB each, whatever
+//! their size.
 
 use std::collections::VecDeque;
 
@@ -59,6 +61,29 @@ impl<T> Ring<T> {
             self.bytes -= self.weights.pop_front().unwrap_or(0);
             self.dropped += 1;
         }
+    }
+
+    /// The item at `index` (oldest first) now weighs `bytes` (it changed):
+    /// the oldest items are dropped until the ring is within its byte cap
+    /// again (the newest stays). Nothing happens in a ring not bounded in
+    /// bytes or for an index past the end.
+    pub fn reweigh(&mut self, index: usize, bytes: usize) {
+        let Some(weight) = self.weights.get_mut(index) else {
+            return;
+        };
+        self.bytes = self.bytes - *weight + bytes;
+        *weight = bytes;
+        while self.items.len() > 1 && self.byte_cap.is_some_and(|cap| self.bytes > cap) {
+            self.items.pop_front();
+            self.bytes -= self.weights.pop_front().unwrap_or(0);
+            self.dropped += 1;
+        }
+    }
+
+    /// Mutable access to the item at `index`, oldest first (reweigh it
+    /// with [`Ring::reweigh`] if its weight changes).
+    pub fn get_mut(&mut self, index: usize) -> Option<&mut T> {
+        self.items.get_mut(index)
     }
 
     /// What the items weigh together, in bytes (0 for a ring not bounded in bytes).
@@ -197,6 +222,19 @@ mod tests {
         assert_eq!(ring.bytes(), 20);
         ring.clear();
         assert_eq!((ring.len(), ring.bytes()), (0, 0));
+    }
+
+    #[test]
+    fn an_item_grown_heavier_pushes_the_oldest_out() {
+        let mut ring = Ring::with_byte_cap(100, 1_000);
+        for i in 0..3 {
+            ring.push_weighed(i, 100);
+        }
+        ring.reweigh(1, 850);
+        assert_eq!(ring.iter().copied().collect::<Vec<_>>(), vec![1, 2]);
+        assert_eq!((ring.bytes(), ring.dropped()), (950, 1));
+        ring.reweigh(5, 10_000);
+        assert_eq!(ring.bytes(), 950, "no such item: nothing changes");
     }
 
     #[test]

@@ -384,9 +384,8 @@ impl Gateway {
                 self.events.push_back(GatewayEvent::EchoIgnored { topic });
             }
             Downlink::SharedAttributes { device, update } => {
-                self.model
-                    .shared_attributes_mut(&device)
-                    .apply(now, &update);
+                let forgotten = self.model.apply_shared_attributes(now, &device, &update);
+                self.shared_forgotten(forgotten);
                 self.model
                     .devices_mut()
                     .record_received(now, &device, false);
@@ -422,7 +421,8 @@ impl Gateway {
                         if let (AttributeScope::Shared, AttributeResult::Found(map)) =
                             (scope, &result)
                         {
-                            self.model.shared_attributes_mut(&device).update(now, map);
+                            let forgotten = self.model.store_shared_attributes(now, &device, map);
+                            self.shared_forgotten(forgotten);
                         }
                         self.model
                             .devices_mut()
@@ -447,9 +447,14 @@ impl Gateway {
                 params,
             } => {
                 self.model.devices_mut().record_received(now, &device, true);
-                self.model
-                    .rpc_inbox_mut()
-                    .push(now, Some(&device), id, &method, params.clone());
+                let dropped = self.model.rpc_inbox_mut().push(
+                    now,
+                    Some(&device),
+                    id,
+                    &method,
+                    params.clone(),
+                );
+                self.rpc_inbox_dropped(false, dropped.len());
                 self.events.push_back(GatewayEvent::RpcRequest {
                     device,
                     id,
@@ -486,10 +491,12 @@ impl Gateway {
                     .push_back(GatewayEvent::OwnAttributeResponse { id, client, shared });
             }
             Downlink::OwnRpcRequest { id, method, params } => {
-                self.model
-                    .own_mut()
-                    .rpc_mut()
-                    .push(now, None, id, &method, params.clone());
+                let dropped =
+                    self.model
+                        .own_mut()
+                        .rpc_mut()
+                        .push(now, None, id, &method, params.clone());
+                self.rpc_inbox_dropped(true, dropped.len());
                 self.events
                     .push_back(GatewayEvent::OwnRpcRequest { id, method, params });
             }

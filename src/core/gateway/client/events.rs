@@ -186,6 +186,26 @@ pub enum GatewayEvent {
         /// Dropped since the page opened.
         total: u64,
     },
+    /// An RPC inbox was full (its count or its bytes): its oldest answered
+    /// or expired requests (else its oldest) were dropped to make room for
+    /// the newest. Dropped pending requests can no longer be answered.
+    RpcInboxDropped {
+        /// Whether it was the gateway's own inbox (else the devices').
+        own: bool,
+        /// Dropped this time.
+        count: u64,
+        /// Dropped from this inbox since the page opened.
+        total: u64,
+    },
+    /// Every device's shared attributes together weighed more than the
+    /// model keeps ([`SHARED_TOTAL_BYTES`](crate::core::gateway::model::SHARED_TOTAL_BYTES)):
+    /// those of the devices updated longest ago were forgotten whole.
+    SharedAttributesForgotten {
+        /// The devices forgotten this time.
+        devices: Vec<String>,
+        /// Devices forgotten since the page opened.
+        total: u64,
+    },
     /// The bridge to ThingsBoard went up or down (its notification topic,
     /// bridged setups only). When it comes back up, every device is
     /// registered again.

@@ -257,6 +257,37 @@ impl Gateway {
         });
     }
 
+    /// Say that an RPC inbox (the gateway's `own`, else the devices') dropped
+    /// `count` requests to make room.
+    fn rpc_inbox_dropped(&mut self, own: bool, count: usize) {
+        if count == 0 {
+            return;
+        }
+        let total = if own {
+            self.model.own().rpc().dropped()
+        } else {
+            self.model.rpc_inbox().dropped()
+        };
+        self.events.push_back(GatewayEvent::RpcInboxDropped {
+            own,
+            count: count as u64,
+            total,
+        });
+    }
+
+    /// Say that the shared attributes of `devices` were forgotten to keep
+    /// every device's within their bound.
+    fn shared_forgotten(&mut self, devices: Vec<String>) {
+        if devices.is_empty() {
+            return;
+        }
+        self.events
+            .push_back(GatewayEvent::SharedAttributesForgotten {
+                devices,
+                total: self.model.shared_forgotten(),
+            });
+    }
+
     /// How many messages a full outbox dropped (oldest first) so far.
     pub fn outbox_dropped(&self) -> u64 {
         self.outbox_dropped

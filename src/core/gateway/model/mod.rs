@@ -6,7 +6,7 @@
 //! - [`devices`]: registered devices, states, counters, renames.
 //! - [`requests`]: pending attribute requests and client-side calls, with timeouts.
 //! - [`rpc_inbox`]: RPC requests by (device, id), bounded, with status.
-//! - [`shared`]: shared attributes as last received, and deletions.
+//! - [`shared`]: shared attributes as last received, and deletions, bounded in bytes.
 //! - [`own`]: the gateway's own shared attributes, RPC inbox, session limits.
 pub mod devices;
 pub mod error;
@@ -24,9 +24,15 @@ pub use devices::{keepalive_at, Device, DeviceState, Devices, Expiry, Traffic};
 pub use error::ModelError;
 pub use own::{OwnState, SessionLimits};
 pub use requests::{PendingRequest, PendingRequests, RequestKind};
-pub use rpc_inbox::{RpcEntry, RpcInbox, RpcStatus};
-pub use shared::{SharedAttributes, SharedValue};
+pub use rpc_inbox::{
+    RpcEntry, RpcInbox, RpcStatus, RPC_ENTRY_OVERHEAD, RPC_INBOX_BYTES, RPC_INBOX_CAPACITY,
+};
+pub use shared::{
+    SharedAttributes, SharedValue, SHARED_DEVICE_BYTES, SHARED_PREVIEW_BYTES, SHARED_TOTAL_BYTES,
+    SHARED_VALUE_BYTES,
+};
 
+use crate::core::gateway::codec::{AttributeUpdate, Attributes};
 use crate::core::time::Millis;
 
 /// Timeouts and bounds of the model.
@@ -38,8 +44,16 @@ pub struct ModelConfig {
     /// How long an RPC request may wait for our reply before the server's
     /// caller gives up (default 10 000 ms, the server's REST default).
     pub rpc_timeout_ms: u64,
-    /// How many RPC requests each inbox keeps (default 256).
+    /// How many RPC requests each inbox keeps (default
+    /// [`RPC_INBOX_CAPACITY`], 256).
     pub rpc_inbox_capacity: usize,
+    /// What the RPC requests each inbox keeps may weigh together, in bytes
+    /// (default [`RPC_INBOX_BYTES`], 4 MiB).
+    pub rpc_inbox_bytes: usize,
+    /// What every device's shared attributes may weigh together, in bytes
+    /// (default [`SHARED_TOTAL_BYTES`], 16 MiB); past it the attributes of
+    /// the devices updated longest ago are forgotten whole.
+    pub shared_total_bytes: usize,
     /// How long a client-side RPC call waits for its answer (default 65 000
     /// ms: the server answers `{"error":"timeout"}` after 60 s).
     pub client_rpc_timeout_ms: u64,
@@ -62,7 +76,9 @@ impl Default for ModelConfig {
         ModelConfig {
             attribute_request_timeout_ms: 20_000,
             rpc_timeout_ms: 10_000,
-            rpc_inbox_capacity: 256,
+            rpc_inbox_capacity: RPC_INBOX_CAPACITY,
+            rpc_inbox_bytes: RPC_INBOX_BYTES,
+            shared_total_bytes: SHARED_TOTAL_BYTES,
             client_rpc_timeout_ms: 65_000,
             first_request_id: 1,
             session_inactivity_ms: 600_000,
@@ -98,6 +114,7 @@ pub struct Model {
     requests: PendingRequests,
     rpc: RpcInbox,
     own: OwnState,
+    shared_forgotten: u64,
     echoes_ignored: u64,
 }
 
@@ -118,8 +135,11 @@ impl Model {
                 config.client_rpc_timeout_ms,
             )
             .starting_at(config.first_request_id),
-            rpc: RpcInbox::new(config.rpc_inbox_capacity, config.rpc_timeout_ms),
-            own: OwnState::new(config.rpc_inbox_capacity, config.rpc_timeout_ms),
+            rpc: RpcInbox::new(config.rpc_inbox_capacity, config.rpc_timeout_ms)
+                .with_byte_cap(config.rpc_inbox_bytes),
+            own: OwnState::new(config.rpc_inbox_capacity, config.rpc_timeout_ms)
+                .with_rpc_byte_cap(config.rpc_inbox_bytes),
+            shared_forgotten: 0,
             echoes_ignored: 0,
             config,
         }
@@ -163,6 +183,70 @@ impl Model {
     /// Forget the shared attributes of `device`.
     pub fn forget_shared_attributes(&mut self, device: &str) {
         self.shared.remove(device);
+    }
+
+    /// Apply a shared-attribute update or deletion for `device` received
+    /// at `now`, keeping every device's attributes within
+    /// [`ModelConfig::shared_total_bytes`]. Returns the devices whose
+    /// attributes were forgotten to make room (updated longest ago first;
+    /// never `device`).
+    pub fn apply_shared_attributes(
+        &mut self,
+        now: Millis,
+        device: &str,
+        update: &AttributeUpdate,
+    ) -> Vec<String> {
+        self.shared_attributes_mut(device).apply(now, update);
+        self.bound_shared(device)
+    }
+
+    /// Store shared-attribute values for `device` received at `now` (an
+    /// attribute request's answer), within the same bound as
+    /// [`Model::apply_shared_attributes`]; returns the devices forgotten.
+    pub fn store_shared_attributes(
+        &mut self,
+        now: Millis,
+        device: &str,
+        values: &Attributes,
+    ) -> Vec<String> {
+        self.shared_attributes_mut(device).update(now, values);
+        self.bound_shared(device)
+    }
+
+    /// Forget the attributes of the devices updated longest ago (never
+    /// `keep`) until every device's weigh at most the total bound.
+    fn bound_shared(&mut self, keep: &str) -> Vec<String> {
+        let mut forgotten = Vec::new();
+        let mut total = self.shared_bytes();
+        while total > self.config.shared_total_bytes {
+            let Some(oldest) = self
+                .shared
+                .iter()
+                .filter(|(name, _)| name.as_str() != keep)
+                .min_by_key(|(_, s)| s.last_at())
+                .map(|(name, _)| name.clone())
+            else {
+                break;
+            };
+            if let Some(gone) = self.shared.remove(&oldest) {
+                total -= gone.bytes();
+            }
+            forgotten.push(oldest);
+        }
+        self.shared_forgotten += forgotten.len() as u64;
+        forgotten
+    }
+
+    /// What every device's shared attributes weigh together, in bytes (the
+    /// gateway's own apart).
+    pub fn shared_bytes(&self) -> usize {
+        self.shared.values().map(SharedAttributes::bytes).sum()
+    }
+
+    /// How many devices' shared attributes were forgotten whole to keep
+    /// them all within [`ModelConfig::shared_total_bytes`].
+    pub fn shared_forgotten(&self) -> u64 {
+        self.shared_forgotten
     }
 
     /// Requests waiting for answers.

@@ -37,6 +37,13 @@ impl OwnState {
         }
     }
 
+    /// The same, its RPC inbox keeping requests that weigh at most
+    /// `byte_cap` bytes together.
+    pub fn with_rpc_byte_cap(mut self, byte_cap: usize) -> Self {
+        self.rpc = self.rpc.with_byte_cap(byte_cap);
+        self
+    }
+
     /// The gateway's shared attributes.
     pub fn shared(&self) -> &SharedAttributes {
         &self.shared

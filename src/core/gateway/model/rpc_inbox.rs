@@ -1,6 +1,9 @@
-//! RPC requests received, keyed by (device, id), with their status. Bounded:
-//! past its capacity the oldest answered or expired entry (else the oldest)
-//! is dropped and counted.
+//! RPC requests received, keyed by (device, id), with their status. Bounded
+//! in count ([`RPC_INBOX_CAPACITY`]) and in bytes ([`RPC_INBOX_BYTES`]): a
+//! server RPC's params can be as large as the largest packet, and wasm
+//! memory never shrinks. Past either bound the oldest answered or expired
+//! entries (else the oldest) are dropped and counted; the newest request is
+//! always kept, however large.
 
 use std::collections::VecDeque;
 
@@ -8,6 +11,20 @@ use serde_json::Value;
 
 use super::error::ModelError;
 use crate::core::time::Millis;
+use crate::core::weight::json_weight;
+
+/// How many requests an inbox keeps at most (the devices' inbox and the
+/// gateway's own each).
+pub const RPC_INBOX_CAPACITY: usize = 256;
+
+/// What the requests an inbox keeps may weigh together (the devices' inbox
+/// and the gateway's own each, so 8 MiB for both): their params, method and
+/// device name plus [`RPC_ENTRY_OVERHEAD`] each. 4 MiB holds the 256
+/// requests of small params the count allows, or 64 requests of 64 KiB.
+pub const RPC_INBOX_BYTES: usize = 4 * 1024 * 1024;
+
+/// What one inbox entry costs besides its params, method and device name.
+pub const RPC_ENTRY_OVERHEAD: usize = 128;
 
 /// Where an RPC request stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,25 +62,47 @@ pub struct RpcEntry {
     pub status: RpcStatus,
 }
 
+impl RpcEntry {
+    /// What this entry weighs in memory, in bytes (what counts toward the
+    /// inbox's byte bound).
+    pub fn weight(&self) -> usize {
+        RPC_ENTRY_OVERHEAD
+            + self.device.as_ref().map_or(0, String::len)
+            + self.method.len()
+            + json_weight(&self.params)
+    }
+}
+
 /// A bounded inbox of RPC requests.
 #[derive(Debug, Clone)]
 pub struct RpcInbox {
     entries: VecDeque<RpcEntry>,
     capacity: usize,
+    byte_cap: usize,
+    bytes: usize,
     timeout_ms: u64,
     dropped: u64,
 }
 
 impl RpcInbox {
-    /// An inbox of at most `capacity` entries (at least 1) whose requests
-    /// expire `timeout_ms` after arrival.
+    /// An inbox of at most `capacity` entries (at least 1) weighing at most
+    /// [`RPC_INBOX_BYTES`], whose requests expire `timeout_ms` after arrival.
     pub fn new(capacity: usize, timeout_ms: u64) -> Self {
         RpcInbox {
             entries: VecDeque::new(),
             capacity: capacity.max(1),
+            byte_cap: RPC_INBOX_BYTES,
+            bytes: 0,
             timeout_ms,
             dropped: 0,
         }
+    }
+
+    /// The same inbox, keeping entries that weigh at most `byte_cap` bytes
+    /// together (the newest is kept whatever it weighs).
+    pub fn with_byte_cap(mut self, byte_cap: usize) -> Self {
+        self.byte_cap = byte_cap;
+        self
     }
 
     fn position(&self, device: Option<&str>, id: u64) -> Option<usize> {
@@ -74,7 +113,9 @@ impl RpcInbox {
 
     /// Add a request received at `now`. An older entry with the same
     /// (device, id) is replaced (ids restart with the server). Returns the
-    /// entry dropped to make room, if any.
+    /// entries dropped to make room (within the count and the byte bound),
+    /// oldest first: answered or expired ones first, then the oldest
+    /// pending ones. The new request itself is always kept.
     pub fn push(
         &mut self,
         now: Millis,
@@ -82,21 +123,13 @@ impl RpcInbox {
         id: u64,
         method: &str,
         params: Value,
-    ) -> Option<RpcEntry> {
+    ) -> Vec<RpcEntry> {
         if let Some(i) = self.position(device, id) {
-            self.entries.remove(i);
+            if let Some(old) = self.entries.remove(i) {
+                self.bytes -= old.weight();
+            }
         }
-        let mut dropped = None;
-        if self.entries.len() >= self.capacity {
-            let victim = self
-                .entries
-                .iter()
-                .position(|e| e.status != RpcStatus::Pending)
-                .unwrap_or(0);
-            dropped = self.entries.remove(victim);
-            self.dropped += 1;
-        }
-        self.entries.push_back(RpcEntry {
+        let entry = RpcEntry {
             device: device.map(str::to_string),
             id,
             method: method.to_string(),
@@ -104,7 +137,25 @@ impl RpcInbox {
             received_at: now,
             deadline: now.after_ms(self.timeout_ms),
             status: RpcStatus::Pending,
-        });
+        };
+        let weight = entry.weight();
+        let mut dropped = Vec::new();
+        while !self.entries.is_empty()
+            && (self.entries.len() >= self.capacity || self.bytes + weight > self.byte_cap)
+        {
+            let victim = self
+                .entries
+                .iter()
+                .position(|e| e.status != RpcStatus::Pending)
+                .unwrap_or(0);
+            if let Some(old) = self.entries.remove(victim) {
+                self.bytes -= old.weight();
+                self.dropped += 1;
+                dropped.push(old);
+            }
+        }
+        self.bytes += weight;
+        self.entries.push_back(entry);
         dropped
     }
 
@@ -189,7 +240,19 @@ impl RpcInbox {
         self.capacity
     }
 
-    /// How many entries were dropped to make room.
+    /// What the entries weigh together, in bytes (see [`RpcEntry::weight`]).
+    pub fn bytes(&self) -> usize {
+        self.bytes
+    }
+
+    /// The most the entries weigh together, in bytes (the newest is kept
+    /// even if it alone weighs more).
+    pub fn byte_cap(&self) -> usize {
+        self.byte_cap
+    }
+
+    /// How many entries were dropped to make room (for the count or the
+    /// bytes).
     pub fn dropped(&self) -> u64 {
         self.dropped
     }

@@ -10,6 +10,8 @@ use crate::console::answers::Outcome;
 use crate::console::slices::Slice;
 use crate::console::values::json_object;
 use crate::core::gateway::codec::AttributeScope;
+use crate::core::gateway::model::{SHARED_DEVICE_BYTES, SHARED_TOTAL_BYTES};
+use crate::core::weight::bytes_in_words;
 use crate::view::components::json_editor::JsonEditor;
 use crate::view::context::use_slices;
 use crate::view::format::{clock_time, wall_of};
@@ -33,7 +35,7 @@ pub fn attributes_tab(props: &AttributesTabProps) -> Html {
     let keys = use_state(String::new);
     let request_result = use_state(|| None::<Result<String, String>>);
 
-    let (values, deleted) = controller.gateway(|g| {
+    let (values, deleted, dropped) = controller.gateway(|g| {
         let shared = match &device {
             Some(d) => g.model().shared_attributes(d),
             None => Some(g.model().own().shared()),
@@ -43,16 +45,23 @@ pub fn attributes_tab(props: &AttributesTabProps) -> Html {
                 (
                     s.values()
                         .iter()
-                        .map(|(k, v)| (k.clone(), v.value.to_string(), wall_of(v.at)))
+                        .map(|(k, v)| (k.clone(), v.shown(), wall_of(v.at)))
                         .collect::<Vec<_>>(),
                     s.deleted()
                         .iter()
                         .map(|(k, at)| (k.clone(), wall_of(*at)))
                         .collect::<Vec<_>>(),
+                    s.dropped(),
                 )
             })
             .unwrap_or_default()
     });
+    // Devices whose shared attributes were forgotten to keep them all
+    // within their bound (none for the gateway's own).
+    let forgotten = match &device {
+        Some(_) => controller.gateway(|g| g.model().shared_forgotten()),
+        None => 0,
+    };
     let answers: Vec<_> = controller
         .store()
         .answers
@@ -115,8 +124,25 @@ pub fn attributes_tab(props: &AttributesTabProps) -> Html {
         <div class="attributes-tab">
             <section aria-label="Shared attributes">
                 <h3>{ "Shared attributes (from the server)" }</h3>
+                if dropped > 0 {
+                    <p class="shared-dropped">
+                        { format!(
+                            "{dropped} {} received longest ago not kept: each device keeps {} of shared attributes.",
+                            if dropped == 1 { "attribute" } else { "attributes" },
+                            bytes_in_words(SHARED_DEVICE_BYTES),
+                        ) }
+                    </p>
+                }
                 if values.is_empty() && deleted.is_empty() {
-                    <p class="empty">{ "None received yet." }</p>
+                    if forgotten > 0 {
+                        <p class="empty">{ format!(
+                            "None kept: none received yet, or forgotten (the shared attributes of {forgotten} {} updated longest ago were forgotten to keep all devices' within {}). Request them below.",
+                            if forgotten == 1 { "device" } else { "devices" },
+                            bytes_in_words(SHARED_TOTAL_BYTES),
+                        ) }</p>
+                    } else {
+                        <p class="empty">{ "None received yet." }</p>
+                    }
                 } else {
                     <table class="kv" aria-label="Shared attribute values">
                         <thead><tr><th>{ "Key" }</th><th>{ "Value" }</th><th>{ "Received" }</th></tr></thead>

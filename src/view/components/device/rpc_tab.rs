@@ -10,6 +10,7 @@ use crate::console::auto_reply::{Reply, Rule};
 use crate::console::slices::Slice;
 use crate::console::store::OWN;
 use crate::core::gateway::model::RpcStatus;
+use crate::core::weight::bytes_in_words;
 use crate::view::components::json_editor::{parse_json, JsonEditor};
 use crate::view::context::use_slices;
 use crate::view::format::{clock_time, wall_of};
@@ -30,16 +31,21 @@ pub fn rpc_tab(props: &RpcTabProps) -> Html {
     let reply_json = use_state(|| "{\"success\": true}".to_string());
     let result = use_state(|| None::<Result<String, String>>);
 
-    let mut entries: Vec<_> = controller.gateway(|g| {
+    let (mut entries, dropped, capacity, byte_cap): (Vec<_>, _, _, _) = controller.gateway(|g| {
         let inbox = match &device {
             Some(_) => g.model().rpc_inbox(),
             None => g.model().own().rpc(),
         };
-        inbox
-            .iter()
-            .filter(|e| e.device == device)
-            .cloned()
-            .collect()
+        (
+            inbox
+                .iter()
+                .filter(|e| e.device == device)
+                .cloned()
+                .collect(),
+            inbox.dropped(),
+            inbox.capacity(),
+            inbox.byte_cap(),
+        )
     });
     entries.reverse();
     entries.truncate(100);
@@ -73,6 +79,16 @@ pub fn rpc_tab(props: &RpcTabProps) -> Html {
             <JsonEditor id="rpc-reply" label="Reply JSON" value={(*reply_json).clone()}
                 on_change={let r = reply_json.clone(); Callback::from(move |v| r.set(v))} />
             { result_line(&result) }
+            if dropped > 0 {
+                <p class="rpc-dropped" title="wasm memory never shrinks, so the inbox is bounded">
+                    { format!(
+                        "{dropped} older {} dropped to make room (the inbox keeps {capacity} requests or {} of params{}, answered and expired ones go first)",
+                        if dropped == 1 { "request" } else { "requests" },
+                        bytes_in_words(byte_cap),
+                        if device.is_some() { " for all devices together" } else { "" },
+                    ) }
+                </p>
+            }
             if entries.is_empty() {
                 <p class="empty">{ "No RPC received yet." }</p>
             } else {

@@ -224,3 +224,36 @@ fn an_answer_naming_another_device_is_not_taken_for_ours() {
         [GatewayEvent::AttributeResponse { device, .. }] if device == "Pump 7"
     ));
 }
+
+#[test]
+fn large_shared_attributes_of_many_devices_stay_within_their_bytes_and_what_is_forgotten_is_told() {
+    use crate::core::gateway::model::SHARED_TOTAL_BYTES;
+    let mut h = Harness::connected();
+    h.take_events();
+    let blob = "x".repeat(64 * 1024);
+    let mut told = Vec::new();
+    for i in 0..300 {
+        let body = serde_json::json!({"device": format!("D{i}"), "data": {"blob": blob}});
+        h.push("v1/gateway/attributes", &body.to_string());
+        for event in h.gateway_events() {
+            if let GatewayEvent::SharedAttributesForgotten { devices, total } = event {
+                told.extend(devices);
+                assert_eq!(total, told.len() as u64);
+            }
+        }
+    }
+    let model = h.gw.model();
+    assert!(
+        model.shared_bytes() <= SHARED_TOTAL_BYTES,
+        "{} bytes",
+        model.shared_bytes()
+    );
+    assert!(!told.is_empty(), "300 × 64 KiB is more than 16 MiB");
+    assert_eq!(told.len() as u64, model.shared_forgotten());
+    assert_eq!(told[0], "D0");
+    assert_eq!(
+        model.all_shared_attributes().len() + told.len(),
+        300,
+        "every device is kept or told forgotten"
+    );
+}

@@ -126,3 +126,40 @@ fn an_rpc_for_a_known_device_counts_and_refreshes_its_activity() {
     assert_eq!(device.rpc_received, 1);
     assert_eq!(device.last_activity, h.now);
 }
+
+#[test]
+fn rpcs_with_large_params_keep_the_inboxes_within_their_bytes_and_say_what_was_dropped() {
+    use crate::core::gateway::model::RPC_INBOX_BYTES;
+    let mut h = Harness::connected();
+    h.take_events();
+    let blob = "x".repeat(64 * 1024);
+    let mut device_drops = Vec::new();
+    let mut own_drops = Vec::new();
+    for id in 0..300u64 {
+        let body = json!({"device": "Pump 7", "data": {"id": id, "method": "m", "params": {"blob": blob}}});
+        h.push("v1/gateway/rpc", &body.to_string());
+        let own = json!({"method": "m", "params": {"blob": blob}});
+        h.push(&format!("v1/devices/me/rpc/request/{id}"), &own.to_string());
+        for event in h.gateway_events() {
+            if let GatewayEvent::RpcInboxDropped { own, count, total } = event {
+                if own {
+                    own_drops.push((count, total));
+                } else {
+                    device_drops.push((count, total));
+                }
+            }
+        }
+    }
+    let model = h.gw.model();
+    for (inbox, drops) in [
+        (model.rpc_inbox(), &device_drops),
+        (model.own().rpc(), &own_drops),
+    ] {
+        assert!(inbox.bytes() <= RPC_INBOX_BYTES, "{} bytes", inbox.bytes());
+        assert!(inbox.len() < 64, "{} requests of 64 KiB kept", inbox.len());
+        assert_eq!(inbox.dropped(), 300 - inbox.len() as u64);
+        let counted: u64 = drops.iter().map(|(count, _)| count).sum();
+        assert_eq!(counted, inbox.dropped(), "every drop is told");
+        assert_eq!(drops.last().map(|(_, total)| *total), Some(inbox.dropped()));
+    }
+}

@@ -61,3 +61,47 @@ fn session_limits_are_kept_as_received() {
     assert_eq!(l.value["maxPayloadSize"], json!(65536));
     assert_eq!(l.received_at, Millis(3));
 }
+
+#[test]
+fn every_devices_shared_attributes_stay_within_the_total_forgetting_the_least_recently_updated() {
+    use crate::core::gateway::codec::AttributeUpdate;
+    use crate::core::gateway::model::SHARED_TOTAL_BYTES;
+    let mut model = Model::default();
+    let update = AttributeUpdate::Updated(
+        serde_json::json!({"blob": "x".repeat(64 * 1024)})
+            .as_object()
+            .unwrap()
+            .clone(),
+    );
+    let mut forgotten = Vec::new();
+    model.apply_shared_attributes(Millis(0), "Kept", &update);
+    for i in 0..2_000u64 {
+        if i % 100 == 0 {
+            // Updated again and again: never the one updated longest ago.
+            forgotten.extend(model.apply_shared_attributes(Millis(i), "Kept", &update));
+        }
+        forgotten.extend(model.apply_shared_attributes(Millis(i), &format!("D{i}"), &update));
+        assert!(
+            model.shared_bytes() <= SHARED_TOTAL_BYTES,
+            "{} bytes after {i}",
+            model.shared_bytes()
+        );
+    }
+    let kept = model.all_shared_attributes().len() as u64;
+    assert!(
+        (200..256).contains(&kept),
+        "kept {kept} devices of 64 KiB in 16 MiB"
+    );
+    assert_eq!(forgotten.len() as u64, 2_001 - kept);
+    assert_eq!(model.shared_forgotten(), 2_001 - kept);
+    assert_eq!(
+        forgotten[0], "D0",
+        "the device updated longest ago goes first"
+    );
+    assert!(model.shared_attributes("Kept").is_some());
+    assert!(
+        model.shared_attributes("D1999").is_some(),
+        "the newest stays"
+    );
+    assert!(model.shared_attributes("D0").is_none());
+}

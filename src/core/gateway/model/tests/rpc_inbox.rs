@@ -74,14 +74,10 @@ fn the_inbox_is_a_bounded_ring_that_drops_answered_entries_first_and_counts() {
     inbox.push(Millis(0), Some("A"), 1, "m", json!(null));
     inbox.push(Millis(0), Some("A"), 2, "m", json!(null));
     inbox.mark_replied(Millis(1), Some("A"), 2).unwrap();
-    let dropped = inbox
-        .push(Millis(2), Some("A"), 3, "m", json!(null))
-        .unwrap();
-    assert_eq!(dropped.id, 2);
-    let dropped = inbox
-        .push(Millis(3), Some("A"), 4, "m", json!(null))
-        .unwrap();
-    assert_eq!(dropped.id, 1);
+    let dropped = inbox.push(Millis(2), Some("A"), 3, "m", json!(null));
+    assert_eq!(dropped.iter().map(|e| e.id).collect::<Vec<_>>(), vec![2]);
+    let dropped = inbox.push(Millis(3), Some("A"), 4, "m", json!(null));
+    assert_eq!(dropped.iter().map(|e| e.id).collect::<Vec<_>>(), vec![1]);
     assert_eq!(inbox.len(), 2);
     assert_eq!(inbox.dropped(), 2);
     assert_eq!(inbox.capacity(), 2);
@@ -96,9 +92,66 @@ fn a_repeated_device_and_id_replaces_the_old_entry() {
     inbox.mark_replied(Millis(1), Some("A"), 0).unwrap();
     assert!(inbox
         .push(Millis(2), Some("A"), 0, "new", json!(null))
-        .is_none());
+        .is_empty());
     assert_eq!(inbox.len(), 1);
     let e = inbox.get(Some("A"), 0).unwrap();
     assert_eq!((e.method.as_str(), e.status), ("new", RpcStatus::Pending));
     assert_eq!(inbox.dropped(), 0);
+}
+
+#[test]
+fn ten_thousand_rpcs_of_64_kib_stay_within_the_byte_bound_and_are_counted() {
+    use crate::core::gateway::model::{RPC_INBOX_BYTES, RPC_INBOX_CAPACITY};
+    let mut inbox = RpcInbox::new(RPC_INBOX_CAPACITY, 10_000);
+    let params = json!({"blob": "x".repeat(64 * 1024)});
+    let mut dropped = 0;
+    for id in 0..10_000u64 {
+        dropped += inbox
+            .push(Millis(id), Some("Pump 7"), id, "setBlob", params.clone())
+            .len();
+        assert!(
+            inbox.bytes() <= RPC_INBOX_BYTES,
+            "{} bytes after {id}",
+            inbox.bytes()
+        );
+    }
+    let kept = inbox.len();
+    assert!(
+        (50..64).contains(&kept),
+        "kept {kept} requests of 64 KiB in 4 MiB"
+    );
+    assert_eq!(dropped as u64, 10_000 - kept as u64);
+    assert_eq!(inbox.dropped(), 10_000 - kept as u64);
+    assert_eq!(
+        inbox.iter().last().map(|e| e.id),
+        Some(9_999),
+        "the newest stays"
+    );
+}
+
+#[test]
+fn past_the_byte_bound_answered_requests_go_before_pending_ones() {
+    let mut inbox = RpcInbox::new(100, 10_000).with_byte_cap(10_000);
+    let params = json!("x".repeat(3_000));
+    inbox.push(Millis(0), Some("A"), 1, "m", params.clone());
+    inbox.push(Millis(0), Some("A"), 2, "m", params.clone());
+    inbox.push(Millis(0), Some("A"), 3, "m", params.clone());
+    inbox.mark_replied(Millis(1), Some("A"), 2).unwrap();
+    let dropped = inbox.push(Millis(2), Some("A"), 4, "m", params.clone());
+    assert_eq!(dropped.iter().map(|e| e.id).collect::<Vec<_>>(), vec![2]);
+    assert!(inbox.bytes() <= 10_000);
+    let huge = inbox.push(Millis(3), Some("A"), 5, "m", json!("y".repeat(50_000)));
+    assert_eq!(
+        huge.iter().map(|e| e.id).collect::<Vec<_>>(),
+        vec![1, 3, 4],
+        "a request heavier than the bound drops every other one"
+    );
+    assert_eq!(inbox.len(), 1, "and is kept itself");
+    assert_eq!(inbox.dropped(), 4);
+    inbox.push(Millis(4), Some("A"), 6, "m", json!(null));
+    assert_eq!(inbox.iter().map(|e| e.id).collect::<Vec<_>>(), vec![6]);
+    assert!(
+        inbox.bytes() < 1_000,
+        "the heavy one's bytes are given back"
+    );
 }
