@@ -10,7 +10,7 @@ use super::auto_reply::AutoReplies;
 use super::log_filter::{LogIndex, LogQuery};
 use super::removal::UndoRemoval;
 use super::telemetry::TelemetryView;
-use super::text::neutralize_bidi;
+use super::text::{clip, neutralize_bidi};
 use crate::core::gateway::codec::AttributeResult;
 use crate::core::gateway::model::{RPC_INBOX_BYTES, RPC_INBOX_CAPACITY, SHARED_TOTAL_BYTES};
 use crate::core::gateway::GatewayEvent;
@@ -48,6 +48,11 @@ pub const REPLIES_BYTE_CAP: usize = 4 * 1024 * 1024;
 
 /// What one answer or reply costs besides its keys, names and JSON.
 pub const ANSWER_OVERHEAD: usize = 128;
+
+/// The most bytes of a notice's text, or of a rejection's reason, that are
+/// kept (the rest is cut, saying how much): with at most 200 notices and
+/// 500 rejections, those lists stay under 1 MiB whatever the platform says.
+pub const NOTICE_TEXT_MAX: usize = 1_024;
 
 impl Answer {
     /// What it weighs in memory, in bytes.
@@ -230,7 +235,7 @@ impl Store {
                     time_ms: epoch_ms,
                     topic: topic.clone(),
                     reason: *reason,
-                    explanation: explanation.clone(),
+                    explanation: clip(explanation.clone(), NOTICE_TEXT_MAX),
                 });
                 self.notice(
                     epoch_ms,
@@ -464,6 +469,7 @@ impl Store {
             Cow::Borrowed(_) => text,
             Cow::Owned(shown) => shown,
         };
+        let text = clip(text, NOTICE_TEXT_MAX);
         self.notices.push(Notice {
             seq: self.seq,
             time_ms: epoch_ms,
@@ -564,6 +570,38 @@ mod tests {
         }
         assert_eq!(store.log.len(), LOG_CAP);
         assert_eq!(store.log.dropped(), 1_000);
+    }
+
+    #[test]
+    fn a_huge_reason_from_the_server_is_kept_clipped_in_the_rejected_list_and_the_notices() {
+        use crate::core::mqtt::{Event, PublishId};
+        let mut store = Store::default();
+        let reason = "x".repeat(64 * 1024);
+        for n in 0..600 {
+            store.apply_gateway(
+                &GatewayEvent::Session(Event::Rejected {
+                    id: PublishId(n),
+                    topic: "v1/gateway/telemetry".into(),
+                    reason: 0x99,
+                    explanation: reason.clone(),
+                }),
+                Millis(0),
+                0,
+            );
+        }
+        let kept: usize = store
+            .rejected
+            .iter()
+            .map(|r| r.explanation.len())
+            .sum::<usize>()
+            + store.notices.iter().map(|n| n.text.len()).sum::<usize>();
+        assert!(kept < 1024 * 1024, "{kept} bytes kept");
+        let last = store.rejected.iter().last().unwrap();
+        assert!(
+            last.explanation.ends_with("more bytes not kept)"),
+            "{}",
+            &last.explanation[1000..]
+        );
     }
 
     #[test]

@@ -30,6 +30,23 @@ pub fn neutralize_bidi(text: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// `text` cut to at most `max` bytes (at a character boundary), saying how
+/// much was left out: a notice or a reason from the platform is read, not
+/// stored whole (a server's reason string may be 64 KiB).
+pub fn clip(mut text: String, max: usize) -> String {
+    if text.len() <= max {
+        return text;
+    }
+    let mut cut = max;
+    while !text.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    let left_out = text.len() - cut;
+    text.truncate(cut);
+    text.push_str(&format!("… ({left_out} more bytes not kept)"));
+    text
+}
+
 /// At most `max` characters of `payload` on one line, with `…` when cut.
 /// Binary payloads show as their size.
 pub fn payload_preview(payload: &[u8], max: usize) -> String {
@@ -61,6 +78,17 @@ pub fn pretty_payload(payload: &[u8]) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn long_text_is_clipped_at_a_character_boundary_saying_how_much() {
+        assert_eq!(clip("short".into(), 10), "short");
+        let long = format!("{}é{}", "a".repeat(9), "b".repeat(100));
+        let clipped = clip(long, 10);
+        assert_eq!(
+            clipped,
+            format!("{}… (102 more bytes not kept)", "a".repeat(9))
+        );
+    }
+
     use super::*;
 
     #[test]

@@ -20,7 +20,7 @@ use std::collections::HashMap;
 use super::generator::Context;
 use super::rng::Rng;
 use super::settings::Plan;
-use super::stats::{Latency, Second, Series};
+use super::stats::{Latencies, Latency, Second, Series};
 use super::summary::{Counts, Report, Summary};
 use super::template::Payloads;
 use crate::core::gateway::client::SentTelemetry;
@@ -149,7 +149,7 @@ pub struct Run {
     timed_out: Counts,
     warm_sent: Counts,
     refused: u64,
-    latencies: Vec<u32>,
+    latencies: Latencies,
     series: Series,
     last_seen: Option<Millis>,
     limit_wait_ms: u64,
@@ -182,7 +182,7 @@ impl Run {
             timed_out: Counts::default(),
             warm_sent: Counts::default(),
             refused: 0,
-            latencies: Vec::new(),
+            latencies: Latencies::default(),
             series: Series::default(),
             last_seen: None,
             limit_wait_ms: 0,
@@ -436,7 +436,7 @@ impl Run {
         }
         let latency = now.since(p.at).min(u32::MAX as u64) as u32;
         self.acked.add(p.entries, p.points);
-        self.latencies.push(latency);
+        self.latencies.record(latency);
         let ms = self.ms(now);
         self.series.latency(ms, latency);
         self.series.at(ms).acked_points += p.points;
@@ -489,7 +489,7 @@ impl Run {
                 .t0
                 .map(|(t0, _)| self.ended.unwrap_or(now).since(t0))
                 .unwrap_or(0),
-            latency: Latency::of(&self.latencies),
+            latency: self.latencies.summary(),
             last_error: self.last_error.clone(),
         }
     }
@@ -532,7 +532,7 @@ impl Run {
             timed_out: self.timed_out,
             unanswered,
             refused_messages: self.refused,
-            latency_ms: Latency::of(&self.latencies),
+            latency_ms: self.latencies.summary(),
             points_per_second: per_second(self.acked.points),
             messages_per_second: per_second(self.acked.messages),
             limit_wait_ms: self.limit_wait_ms,
