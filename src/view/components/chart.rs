@@ -88,10 +88,11 @@ pub fn chart(props: &ChartProps) -> Html {
     }
     let text = match latest(&props.points) {
         Some((ts, v)) => format!(
-            "latest {} at {} ({} points)",
+            "latest {} at {} ({} {})",
             format_value(v),
             clock_time(ts),
-            props.points.len()
+            props.points.len(),
+            if props.points.len() == 1 { "point" } else { "points" }
         ),
         None => "no points yet".to_string(),
     };
