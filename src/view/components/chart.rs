@@ -92,7 +92,11 @@ pub fn chart(props: &ChartProps) -> Html {
             format_value(v),
             clock_time(ts),
             props.points.len(),
-            if props.points.len() == 1 { "point" } else { "points" }
+            if props.points.len() == 1 {
+                "point"
+            } else {
+                "points"
+            }
         ),
         None => "no points yet".to_string(),
     };

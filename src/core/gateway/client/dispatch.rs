@@ -4,7 +4,7 @@
 use mqttbytes::QoS;
 use serde_json::Value;
 
-use super::coalesce::Coalescer;
+use super::coalesce;
 use super::split;
 use super::{Gateway, GatewayError, GatewayEvent, Held};
 use crate::core::gateway::codec::{
@@ -194,11 +194,11 @@ impl Gateway {
     }
 
     /// While a gateway telemetry message is at the front of the outbox,
-    /// fold into it the telemetry messages waiting right behind it, as many
-    /// as one message may hold (`coalesce.rs`): waiting telemetry goes out
-    /// in as few messages as the limits allow. It keeps its publish id; the
-    /// ids folded into it are acknowledged with it. Once a message behind
-    /// it does not fit, it is full and is not read again.
+    /// fold into it the telemetry messages waiting behind it, as many as one
+    /// message may hold (`coalesce.rs`): waiting telemetry goes out in as
+    /// few messages as the limits allow. It keeps its publish id; the ids
+    /// folded into it are acknowledged with it. Once it is full it is not
+    /// searched again.
     fn coalesce_front(&mut self) {
         let topic = topics::GATEWAY_TELEMETRY;
         let budget = split::Budget {
@@ -206,45 +206,28 @@ impl Gateway {
             points: self.pacer.max_points(Scope::Gateway),
             entries: self.pacer.max_entries(Scope::Gateway, true),
         };
-        let Some(front) = self.offline.front_mut() else {
-            return;
-        };
-        if front.coalesced || front.topic != topic || self.offline.second().is_none() {
+        if self.offline.len() < 2 || self.offline.front().is_none_or(|f| f.coalesced) {
             return;
         }
-        let Some(mut folding) = self
-            .offline
-            .front()
-            .and_then(|front| Coalescer::start(&front.payload, budget))
-        else {
+        let (folded, full) = coalesce::fold_front(&mut self.offline, budget);
+        if full {
             self.mark_front_coalesced();
+        }
+        let Some(folded) = folded else {
             return;
         };
-        let mut absorbed = Vec::new();
-        while let Some(next) = self.offline.second() {
-            if next.topic != topic || !folding.add(&next.payload) {
-                self.mark_front_coalesced();
-                break;
-            }
-            if let Some(next) = self.offline.remove_second() {
-                absorbed.push(next.id);
-                absorbed.extend(next.absorbed);
-            }
-        }
-        if absorbed.is_empty() {
-            return;
-        }
         let class = if self.pacer.counts(Scope::Gateway) {
             Class {
                 scope: Scope::Gateway,
                 telemetry: true,
-                messages: folding.devices().max(1),
-                points: folding.points(),
+                messages: (folded.devices.len() as u64).max(1),
+                points: folded.points,
             }
         } else {
             Class::counted(topic, &[], false)
         };
-        self.offline.refill_front(folding.finish(), class, absorbed);
+        self.offline
+            .refill_front(folded.payload, class, folded.devices, folded.absorbed);
     }
 
     /// Nothing more is folded into the front of the outbox.

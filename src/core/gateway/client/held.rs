@@ -4,9 +4,10 @@
 //! give way to the newest, counted, as the IoT Gateway's storage does;
 //! registrations (`connect`) are never dropped.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 
 use bytes::Bytes;
+use serde::de::IgnoredAny;
 
 use crate::core::gateway::limits::Class;
 use crate::core::mqtt::PublishId;
@@ -33,6 +34,9 @@ pub(super) struct Held {
     /// The publish ids of the messages folded into it: its acknowledgement
     /// is theirs too.
     pub absorbed: Vec<PublishId>,
+    /// The devices a gateway telemetry message names, once read (for
+    /// folding); an empty list if the payload is not a JSON object.
+    pub devices: Option<Vec<String>>,
 }
 
 impl Held {
@@ -45,7 +49,18 @@ impl Held {
             class,
             coalesced: false,
             absorbed: Vec::new(),
+            devices: None,
         }
+    }
+
+    /// The devices it names (a multi-device message's keys), read once.
+    pub fn devices(&mut self) -> &[String] {
+        let payload = &self.payload;
+        self.devices.get_or_insert_with(|| {
+            serde_json::from_slice::<HashMap<String, IgnoredAny>>(payload)
+                .map(|m| m.into_keys().collect())
+                .unwrap_or_default()
+        })
     }
 
     /// What it weighs in the queue.
@@ -97,25 +112,44 @@ impl HeldQueue {
         self.items.front_mut()
     }
 
-    /// The second oldest (the next to fold into the oldest).
-    pub fn second(&self) -> Option<&Held> {
-        self.items.get(1)
+    /// The message at `index` (0 is the oldest), to read or change.
+    pub fn get_mut(&mut self, index: usize) -> Option<&mut Held> {
+        self.items.get_mut(index)
     }
 
-    /// Take the second oldest.
-    pub fn remove_second(&mut self) -> Option<Held> {
-        let held = self.items.remove(1)?;
-        self.bytes -= held.weight();
-        Some(held)
+    /// Take out the messages at `indices` (ascending, never 0), keeping the
+    /// order of the rest; returns them in order.
+    pub fn take_at(&mut self, indices: &[usize]) -> Vec<Held> {
+        let mut taken = Vec::with_capacity(indices.len());
+        let mut wanted = indices.iter().peekable();
+        let mut kept = VecDeque::with_capacity(self.items.len() - indices.len());
+        for (i, held) in std::mem::take(&mut self.items).into_iter().enumerate() {
+            if wanted.peek() == Some(&&i) {
+                wanted.next();
+                self.bytes -= held.weight();
+                taken.push(held);
+            } else {
+                kept.push_back(held);
+            }
+        }
+        self.items = kept;
+        taken
     }
 
-    /// Give the oldest a new (folded) payload and class, and the ids of the
-    /// messages folded into it.
-    pub fn refill_front(&mut self, payload: Bytes, class: Class, absorbed: Vec<PublishId>) {
+    /// Give the oldest a new (folded) payload, class and devices, and the
+    /// ids of the messages folded into it.
+    pub fn refill_front(
+        &mut self,
+        payload: Bytes,
+        class: Class,
+        devices: Vec<String>,
+        absorbed: Vec<PublishId>,
+    ) {
         if let Some(front) = self.items.front_mut() {
             self.bytes = self.bytes - front.payload.len() + payload.len();
             front.payload = payload;
             front.class = Some(class);
+            front.devices = Some(devices);
             front.absorbed.extend(absorbed);
         }
     }

@@ -1,0 +1,45 @@
+// Temporary: a person using scripts/run's page (not part of the suite).
+import { launch, connect, connectedStatus, until } from './harness.mjs';
+import { rest } from './tb.mjs';
+const tb = rest('http://127.0.0.1:8081');
+await fetch('http://127.0.0.1:8081/emulator/limits', { method: 'PUT', headers: { 'content-type': 'application/json' },
+  body: JSON.stringify({ gatewayRateLimits: { telemetryMessages: '10:1' } }) });
+const browser = await launch();
+const page = await browser.newPage({ viewport: { width: 1360, height: 1000 } });
+let loads = 0; const errors = [];
+page.on('load', () => loads++);
+page.on('pageerror', (e) => errors.push(String(e)));
+page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+await page.goto('http://127.0.0.1:8080/');
+await connect(page, { url: 'ws://127.0.0.1:9001', token: 'walk-token-secret', profile: 'walk', remember: true });
+await connectedStatus(page).waitFor({ timeout: 15_000 });
+await page.getByLabel('Device name or pattern').fill('Meter-{1..20}');
+await page.getByLabel('Device type').fill('meter');
+await page.getByRole('button', { name: 'Add', exact: true }).click();
+await until('20 registered', async () => (await tb.connected()).size >= 20, 20_000);
+await page.getByLabel('Select all shown').check();
+await page.getByLabel('Simulated keys').fill('temperature, humidity');
+await page.getByLabel('Every (ms)').fill('200');
+await page.getByRole('button', { name: 'Simulate selected' }).click();
+const seen = [];
+const t0 = Date.now();
+while (Date.now() - t0 < 10_000) { seen.push(await page.getByLabel('Message counters').innerText()); await page.waitForTimeout(1000); }
+await page.screenshot({ path: '/tmp/walk/1-simulating.png' });
+await page.getByRole('button', { name: 'Stop simulation' }).click();
+const stopped = Date.now();
+await until('nothing waiting', async () => !/waiting \d+/.test(await page.getByLabel('Message counters').innerText()), 120_000);
+console.log('drained in', (Date.now() - stopped) / 1000, 's');
+console.log(seen.join('\n'));
+await page.getByRole('button', { name: 'Open Meter-1', exact: true }).click();
+const row = page.locator('.device-row').filter({ has: page.getByRole('button', { name: 'Open Meter-1', exact: true }) });
+console.log('Meter-1 row:', await row.innerText());
+const id = (await tb.device('Meter-1')).id.id;
+const r = await tb.call(`/api/plugins/telemetry/DEVICE/${id}/values/timeseries`, { query: { keys: 'temperature', startTs: 0, endTs: Date.now() + 1000, limit: 10000 } });
+console.log('REST Meter-1 temperature points:', r.body.temperature?.length);
+console.log('emulator errors:', JSON.stringify(await tb.errors()).slice(0, 300));
+await page.screenshot({ path: '/tmp/walk/2-device.png' });
+await page.reload();
+await page.getByRole('button', { name: 'Open Meter-20', exact: true }).waitFor({ timeout: 10_000 });
+await page.screenshot({ path: '/tmp/walk/3-reloaded.png' });
+console.log('loads', loads, 'errors', errors);
+await browser.close();
