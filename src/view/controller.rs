@@ -769,9 +769,13 @@ impl Controller {
             return (0, false);
         };
         let n = part.len();
+        // Stamped with the time the values were made: what waits in the
+        // outbox (offline, or for a rate limit) keeps its own time, and a
+        // device's waiting entries can be folded into one message.
+        let wall = epoch_ms();
         let batch = part
             .into_iter()
-            .map(|(d, v)| (d, TelemetryEntry::flat(v)))
+            .map(|(d, v)| (d, TelemetryEntry::timed(wall, v)))
             .collect();
         if self.send_telemetry_batch(batch).is_err() {
             self.stop_simulation();
