@@ -138,11 +138,16 @@ pub async fn run(args: Args) -> Result<(), String> {
     }
     if let Some(path) = &args.state {
         let started = std::time::Instant::now();
-        let (snapshot, devices) =
-            hub.read(|p| (p.snapshot(crate::hub::now_ms()), p.devices().count()));
+        let (snapshot, devices, points) = hub.read(|p| {
+            (
+                p.snapshot(crate::hub::now_ms()),
+                p.devices().count(),
+                data_points(p),
+            )
+        });
         let bytes = state::save(path, &snapshot)?;
         log(&format!(
-            "state saved to {} ({devices} devices, {bytes} bytes, {} ms)",
+            "state saved to {}: {devices} devices, {points} data points ({bytes} bytes, {} ms)",
             path.display(),
             started.elapsed().as_millis()
         ));
@@ -170,15 +175,12 @@ fn tenant(args: &Args) -> Result<Platform, String> {
             let saved = snapshot.saved_at;
             let p = Platform::restore(config(args), snapshot, now)
                 .map_err(|e| format!("the state file {} cannot be used: {e}", path.display()))?;
-            let points: usize = p
-                .devices()
-                .map(|d| d.timeseries.values().map(Vec::len).sum::<usize>())
-                .sum();
             log(&format!(
-                "state loaded from {} (saved {} s ago): {} devices, {points} data points",
+                "state loaded from {}: {} devices, {} data points (saved {} s ago)",
                 path.display(),
+                p.devices().count(),
+                data_points(&p),
                 now.saturating_sub(saved) / 1000,
-                p.devices().count()
             ));
             p
         }
@@ -192,6 +194,13 @@ fn tenant(args: &Args) -> Result<Platform, String> {
     };
     state::check_writable(path)?;
     Ok(platform)
+}
+
+/// Telemetry data points stored, over every device and key.
+fn data_points(p: &Platform) -> usize {
+    p.devices()
+        .map(|d| d.timeseries.values().map(Vec::len).sum::<usize>())
+        .sum()
 }
 
 /// The MQTT side of a graceful shutdown, once the listeners accept no

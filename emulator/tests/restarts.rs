@@ -151,7 +151,10 @@ fn sigterm_saves_the_tenant_and_a_restart_on_the_same_ports_serves_it() {
         logs.contains("1 MQTT session(s) closed for the shutdown"),
         "{logs}"
     );
-    assert!(logs.contains("state saved to"), "{logs}");
+    assert!(
+        logs.contains(": 3 devices, 3 data points ("),
+        "state saved: {logs}"
+    );
     assert!(!logs.contains(GATEWAY_TOKEN), "a token in the log: {logs}");
     assert!(!logs.contains("panicked"), "{logs}");
     assert_eq!(files_in(&dir), ["tenant.json"], "no temporary file left");
@@ -165,9 +168,8 @@ fn sigterm_saves_the_tenant_and_a_restart_on_the_same_ports_serves_it() {
         ports
     );
     let logs = second.logs().join("\n");
-    assert!(logs.contains("state loaded from"), "{logs}");
     assert!(
-        logs.contains(" 3 data points") || logs.contains(", 3 data points"),
+        logs.contains("state loaded from") && logs.contains(": 3 devices, 3 data points (saved"),
         "{logs}"
     );
     // The login token of the first run still works, and the meter is the same.
