@@ -5,6 +5,7 @@ use crate::cli::Args;
 use crate::hub::{log, Hub};
 use crate::platform::{Config, Limits, Platform};
 use crate::server::{self, Kind};
+use crate::state;
 use std::io::Write;
 use std::sync::Arc;
 use std::time::Duration;
@@ -38,8 +39,11 @@ pub fn config(args: &Args) -> Config {
 /// emulator: ws listening on ws://127.0.0.1:9001
 /// emulator: http listening on http://127.0.0.1:8081
 /// ```
+///
+/// With `--state FILE` the tenant is read from FILE first (if it exists)
+/// and written back at shutdown, once every session is closed.
 pub async fn run(args: Args) -> Result<(), String> {
-    let hub = Arc::new(Hub::new(Platform::new(config(&args), crate::hub::now_ms())));
+    let hub = Arc::new(Hub::new(tenant(&args)?));
 
     // Bind everything first, so a port in use fails before anything is
     // announced.
@@ -120,10 +124,11 @@ pub async fn run(args: Args) -> Result<(), String> {
 
     log("shutting down");
     let _ = stop.send(true);
-    tick_task.abort();
     for task in tasks {
         let _ = task.await;
     }
+    shutdown(&hub).await;
+    tick_task.abort();
     // In-flight RPC waits would hold graceful shutdown for their timeout.
     if tokio::time::timeout(Duration::from_secs(1), http_task)
         .await
@@ -131,12 +136,103 @@ pub async fn run(args: Args) -> Result<(), String> {
     {
         log("HTTP requests still open at shutdown were dropped");
     }
+    if let Some(path) = &args.state {
+        let started = std::time::Instant::now();
+        let (snapshot, devices, points) = hub.read(|p| {
+            (
+                p.snapshot(crate::hub::now_ms()),
+                p.devices().count(),
+                data_points(p),
+            )
+        });
+        let bytes = state::save(path, &snapshot)?;
+        log(&format!(
+            "state saved to {}: {devices} devices, {points} data points ({bytes} bytes, {} ms)",
+            path.display(),
+            started.elapsed().as_millis()
+        ));
+    }
     log(&format!(
         "stopped ({} MQTT connection(s) dropped)",
         server::open_connections()
     ));
     Ok(())
 }
+
+/// How long shutdown waits for the connections to write what they owe.
+const DRAIN: Duration = Duration::from_secs(5);
+
+/// The tenant to start with: read from `--state` if that file exists,
+/// else a new one with the demo data. Also checks that the state file
+/// can be written, so a wrong path fails now rather than at shutdown.
+fn tenant(args: &Args) -> Result<Platform, String> {
+    let now = crate::hub::now_ms();
+    let Some(path) = &args.state else {
+        return Ok(Platform::new(config(args), now));
+    };
+    let platform = match state::load(path)? {
+        Some(snapshot) => {
+            let saved = snapshot.saved_at;
+            let p = Platform::restore(config(args), snapshot, now)
+                .map_err(|e| format!("the state file {} cannot be used: {e}", path.display()))?;
+            log(&format!(
+                "state loaded from {}: {} devices, {} data points (saved {} s ago)",
+                path.display(),
+                p.devices().count(),
+                data_points(&p),
+                now.saturating_sub(saved) / 1000,
+            ));
+            p
+        }
+        None => {
+            log(&format!(
+                "no state file at {} yet: a new tenant, saved there at shutdown",
+                path.display()
+            ));
+            Platform::new(config(args), now)
+        }
+    };
+    state::check_writable(path)?;
+    Ok(platform)
+}
+
+/// Telemetry data points stored, over every device and key.
+fn data_points(p: &Platform) -> usize {
+    p.devices()
+        .map(|d| d.timeseries.values().map(Vec::len).sum::<usize>())
+        .sum()
+}
+
+/// The MQTT side of a graceful shutdown, once the listeners accept no
+/// more: every session is ended (MQTT 5: DISCONNECT 139, "server shutting
+/// down"), none is opened from now on, and each connection gets up to
+/// [`DRAIN`] to write what it owes and close. A publish the platform stored
+/// has its PUBACK written before its connection's DISCONNECT, so a client
+/// never has to send again what the saved tenant already holds.
+async fn shutdown(hub: &Hub) {
+    let mut changes = hub.changes();
+    let sessions = hub.apply(|p, now| p.close_all_sessions(Some(REASON_SHUTTING_DOWN), now));
+    let deadline = tokio::time::Instant::now() + DRAIN;
+    while hub.attached() > 0 {
+        if tokio::time::timeout_at(deadline, changes.changed())
+            .await
+            .is_err()
+        {
+            log(&format!(
+                "{} connection(s) still open {} s after the shutdown began: dropped",
+                hub.attached(),
+                DRAIN.as_secs()
+            ));
+            break;
+        }
+    }
+    log(&format!(
+        "{sessions} MQTT session(s) closed for the shutdown"
+    ));
+}
+
+/// MQTT 5 reason: server shutting down.
+const REASON_SHUTTING_DOWN: u8 = 139;
 
 async fn tick(hub: Arc<Hub>) {
     let mut interval = tokio::time::interval(TICK);

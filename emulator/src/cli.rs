@@ -2,6 +2,7 @@
 
 use crate::platform::RateLimitSpecs as RateLimits;
 use clap::Parser;
+use std::path::PathBuf;
 
 /// ThingsBoard for browser-gateway's development and tests: an MQTT server
 /// (TCP and WebSocket, MQTT 3.1, 3.1.1 and 5) with ThingsBoard's gateway
@@ -10,7 +11,8 @@ use clap::Parser;
 /// Once every listener is bound it prints one line per listener on stdout
 /// ("emulator: mqtt listening on HOST:PORT", "emulator: ws listening on
 /// ws://HOST:PORT", then "emulator: http listening on http://HOST:PORT").
-/// Logs go to stderr. Exits 0 on SIGINT or SIGTERM.
+/// Logs go to stderr. Exits 0 on SIGINT or SIGTERM (after saving the
+/// tenant with --state).
 #[derive(Debug, Clone, PartialEq, Eq, Parser)]
 #[command(name = "platform-emulator", version, about, long_about)]
 pub struct Args {
@@ -75,6 +77,26 @@ pub struct Args {
     /// Smallest server-side RPC timeout honoured, ms.
     #[arg(long, value_name = "N", default_value_t = 5_000)]
     pub rpc_min_timeout_ms: u64,
+
+    /// Keep the tenant in FILE, as ThingsBoard keeps it in its database:
+    /// devices with their ids, credentials, gateway flags, telemetry and
+    /// attributes, RPCs, claims and the error journal. Read at start if it
+    /// exists (an unreadable or invalid file stops the start with a
+    /// message); written at SIGINT/SIGTERM, after every session is closed,
+    /// through a temporary file renamed over it. Not kept: sessions and
+    /// registrations, and what the flags set (limits, timeouts).
+    #[arg(long, value_name = "FILE", value_parser = state_path)]
+    pub state: Option<PathBuf>,
+}
+
+fn state_path(s: &str) -> Result<PathBuf, String> {
+    if s.is_empty() {
+        Err("the state file needs a path".into())
+    } else if s.ends_with('/') {
+        Err(format!("{s:?} names a directory, not a file"))
+    } else {
+        Ok(PathBuf::from(s))
+    }
 }
 
 /// A listener address, or `None` for "off".
@@ -181,6 +203,7 @@ mod tests {
         assert_eq!((a.max_payload_size, a.max_inflight), (65_536, 100));
         assert_eq!(a.gateway_rate_limits, RateLimits::default());
         assert_eq!(a.device_rate_limits, RateLimits::default());
+        assert_eq!(a.state, None);
         assert_eq!(
             (
                 a.session_inactivity_ms,
@@ -218,6 +241,8 @@ mod tests {
             "2000",
             "--rpc-min-timeout-ms",
             "0",
+            "--state",
+            "/var/lib/emulator/tenant.json",
         ])
         .unwrap();
         assert_eq!(a.mqtt.as_deref(), Some("0.0.0.0:0"));
@@ -239,6 +264,10 @@ mod tests {
             Some("5:1")
         );
         assert_eq!(a.session_inactivity_ms, 0);
+        assert_eq!(
+            a.state.as_deref(),
+            Some(std::path::Path::new("/var/lib/emulator/tenant.json"))
+        );
     }
 
     #[test]
@@ -256,6 +285,9 @@ mod tests {
             &["--gateway-rate-limits", "bytes=10:1"],
             &["--gateway-rate-limits", "messages=1:1;messages=2:1"],
             &["--device-rate-limits", "messages"],
+            &["--state", ""],
+            &["--state", "/tmp/"],
+            &["--state"],
             &["--what"],
         ] {
             assert!(parse(bad).is_err(), "{bad:?} should be refused");

@@ -103,6 +103,15 @@ impl Hub {
             .insert(session, tx);
     }
 
+    /// How many connections effects are routed to (sessions whose
+    /// connection has not ended yet).
+    pub fn attached(&self) -> usize {
+        self.sessions
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .len()
+    }
+
     /// Stops routing to `session` (its connection is gone).
     pub fn detach(&self, session: SessionId) {
         self.sessions

@@ -95,6 +95,7 @@
 //! --session-inactivity-ms N   sub-device session expiry, 0 = never   [600000]
 //! --rpc-timeout-ms N          server-side RPC default timeout        [10000]
 //! --rpc-min-timeout-ms N      smallest RPC timeout honoured          [5000]
+//! --state FILE                the tenant kept in FILE across restarts
 //! ```
 //!
 //! Port 0 takes a free port. SPEC is `KIND=COUNT:SECONDS[,COUNT:SECONDS...]`
@@ -116,6 +117,18 @@
 //! Logs go to stderr, one line per event: `emulator: [HH:MM:SS.mmm] ...`;
 //! user names (access tokens) are masked to their first 2 characters
 //! (`A1***`). It exits with status 0 on SIGINT or SIGTERM.
+//!
+//! **Restarts** ([`state`], [`platform::snapshot`]): with `--state FILE` the
+//! tenant lives on as ThingsBoard's lives in its database. At start FILE is
+//! read if it exists (devices with their ids, credentials and gateway
+//! flags, telemetry, attributes of every scope, RPCs, claims, the error
+//! journal, the users and the REST signing key, the session counter); a
+//! file that cannot be read or is not a state stops the start with a
+//! message and status 1. At SIGINT/SIGTERM the listeners stop accepting,
+//! every session is ended (MQTT 5: DISCONNECT 139, server shutting down,
+//! after the PUBACKs owed), and the tenant is written to a temporary file
+//! renamed over FILE; then it exits 0. Listeners bind with `SO_REUSEADDR`,
+//! so a restart on the same ports binds at once.
 //!
 //! ## MQTT transport
 //!
@@ -199,11 +212,13 @@
 //!   transport calls.
 //! * [`server`]: the MQTT transport; [`rest`]: the REST API; [`hub`]: the
 //!   platform behind a lock, effect routing and change notifications;
-//!   [`app`]: wiring; [`cli`]: arguments.
+//!   [`app`]: wiring and shutdown; [`cli`]: arguments; [`state`]: the
+//!   state file.
 //!
 //! Tests through the real binary: `tests/transport.rs` (the transport with
 //! rumqttc 3.1.1 and 5 over TCP and WebSocket, raw bytes for bad input),
-//! `tests/rules.rs` (CONNACK refusals, refused filters, plain devices on
+//! `tests/restarts.rs` (SIGTERM, the state saved and served again on the
+//! same ports, unusable state files), `tests/rules.rs` (CONNACK refusals, refused filters, plain devices on
 //! gateway topics, takeover) and `tests/verdicts.rs` (every publish
 //! verdict, QoS 0, rate limits and `getSessionLimits`, sub-device expiry,
 //! push QoS and packet ids, rename/delete notices, no echo), each over TCP
@@ -217,3 +232,4 @@ pub mod hub;
 pub mod platform;
 pub mod rest;
 pub mod server;
+pub mod state;

@@ -5,7 +5,8 @@
 // The environment comes from scripts/test: BG_DIST (the built app),
 // BG_EMULATOR_BIN (the platform-emulator binary), BG_MOSQUITTO.
 import { createServer } from 'node:http';
-import { readFile, mkdir } from 'node:fs/promises';
+import { readFile, mkdir, mkdtemp } from 'node:fs/promises';
+import { rmSync } from 'node:fs';
 import { extname, join, normalize } from 'node:path';
 import { execFile, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
@@ -24,6 +25,8 @@ const run = promisify(execFile);
 // any socket write racing a peer's close (a relay dropping its connections,
 // a restarted emulator) would end the whole run with 130.
 const children = new Set();
+// Directories this process made for emulator state files, removed at exit.
+const stateDirs = new Set();
 function track(proc) {
   children.add(proc);
   proc.once('exit', () => children.delete(proc));
@@ -32,7 +35,10 @@ function track(proc) {
 for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
   process.once(signal, () => process.exit(130));
 }
-process.on('exit', () => { for (const c of children) c.kill(); });
+process.on('exit', () => {
+  for (const c of children) c.kill();
+  for (const d of stateDirs) rmSync(d, { recursive: true, force: true });
+});
 
 export const env = {
   get dist() { return must('BG_DIST'); },
@@ -152,18 +158,27 @@ async function portOpen(port) {
  *
  * Options: `acceptAnyToken` (default true: any token at CONNECT becomes a
  * gateway device "Gateway TOKEN"), `gateways` (tokens passed as --gateway),
- * `args` (more flags).
+ * `state` (true: the tenant is kept in a state file, `--state`, in a
+ * directory of its own removed when the tests end), `args` (more flags).
  *
  * Resolves to { tcp, ws, http, wsUrl, url, tb (the REST client of tb.mjs),
- * log() (its stderr so far), stop(), start() (again on the same ports, after
- * stop()), restart() (stop, then start again on the same ports, with an
- * empty tenant as a restarted emulator has) }.
+ * log() (its stderr so far, over every start), stateFile, stop() (SIGTERM;
+ * resolves to the exit, { code, signal }, once the process has exited),
+ * start() (again on the same ports, after stop()), restart() (stop, then
+ * start again on the same ports: with `state`, the tenant it saved at the
+ * stop; without, an empty one) }.
  */
-export async function startEmulator({ acceptAnyToken = true, gateways = [], args = [] } = {}) {
+export async function startEmulator({ acceptAnyToken = true, gateways = [], args = [], state = false } = {}) {
   const emu = { tcp: 0, ws: 0, http: 0, stderr: '' };
+  if (state) {
+    const dir = await mkdtemp(join(tmpdir(), 'bg-emulator-state-'));
+    stateDirs.add(dir);
+    emu.stateFile = join(dir, 'tenant.json');
+  }
   const start = async () => {
     const argv = ['--mqtt', `127.0.0.1:${emu.tcp}`, '--ws', `127.0.0.1:${emu.ws}`, '--http', `127.0.0.1:${emu.http}`,
-      ...gateways.flatMap((g) => ['--gateway', g]), ...(acceptAnyToken ? ['--accept-any-token'] : []), ...args];
+      ...gateways.flatMap((g) => ['--gateway', g]), ...(acceptAnyToken ? ['--accept-any-token'] : []),
+      ...(emu.stateFile ? ['--state', emu.stateFile] : []), ...args];
     const proc = track(spawn(env.emulatorBin, argv, { stdio: ['ignore', 'pipe', 'pipe'] }));
     emu.proc = proc;
     proc.stderr.on('data', (d) => { emu.stderr += d; });
@@ -190,9 +205,8 @@ export async function startEmulator({ acceptAnyToken = true, gateways = [], args
     emu.tb ??= rest(emu.url);
   };
   emu.stop = async () => {
-    if (emu.proc.exitCode !== null || emu.proc.signalCode !== null) return;
-    emu.proc.kill('SIGTERM');
-    await emu.exited;
+    if (emu.proc.exitCode === null && emu.proc.signalCode === null) emu.proc.kill('SIGTERM');
+    return emu.exited;
   };
   emu.restart = async () => { await emu.stop(); await start(); };
   emu.start = start;

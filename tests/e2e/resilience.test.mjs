@@ -5,29 +5,27 @@
 //
 // 1. Low limits (telemetry messages 10:1, data points 200:1): the connection
 //    is never closed for rate, one session from start to end.
-// 2. The platform goes away 10 times during the run. The emulator keeps its
-//    tenant in memory, so a real process restart would empty it (devices and
-//    stored telemetry gone, nothing left to compare). The outages are made
-//    two ways that keep the data:
-//    - the emulator closes the gateway's session itself
-//      (POST /emulator/sessions/{session}/close, with no reason or with
-//      MQTT 5 reason 139 "server shutting down");
-//    - the platform is unreachable for a few seconds: the page reaches the
-//      emulator through a TCP relay of this file, which drops every
-//      connection and refuses new ones while it is "stopped" (the emulator
-//      has no route to stop its listeners).
+// 2. The platform restarts 10 times during the run: the emulator process is
+//    stopped (SIGTERM: it stops accepting, ends every session with MQTT 5
+//    DISCONNECT 139 after the PUBACKs it owes, saves its tenant to its
+//    --state file and exits 0), stays down a few seconds, and is started
+//    again on the same ports with the same state file, as ThingsBoard
+//    restarts over its database. Every start must read exactly the data
+//    points the stop before it saved, and at the end the REST API must hold
+//    every point of the run once, as the page's summary and device list
+//    count them.
 //    The gateway's reconnect policy resets its backoff only after a session
-//    of 30 s, and gives up after 5 short sessions in a row (it then says
-//    "taken over"), so the outages come in groups: a session of 30 s+, then
-//    up to 4 sessions of a few seconds, at random points within that shape.
+//    of 30 s, and gives up after 5 sessions in a row that close within 5 s
+//    of CONNACK (it then says "taken over"), so the restarts come in groups:
+//    a session of 30 s+, then up to 4 sessions of a few seconds, at random
+//    points within that shape.
 //
 // Each test starts its own emulator, so each can run alone.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
-import { createServer as netServer, connect as netConnect } from 'node:net';
 import {
-  serveApp, launch, openApp, screenshot, connect, connectedStatus, startEmulator, until, freePort,
+  serveApp, launch, openApp, screenshot, connect, connectedStatus, startEmulator, until,
   withEmulator, sessionsOpened as opened, sessionsOf, statusLine as status, counters,
 } from './harness.mjs';
 
@@ -216,150 +214,126 @@ test('with low limits (telemetry messages 10:1, data points 200:1), 1,000 device
   });
 });
 
-/**
- * A TCP relay on a free loopback port to `port` (the emulator's WebSocket
- * listener): stop() drops every connection through it and closes the port
- * (connections are refused: the platform is unreachable), start() listens
- * again on the same port.
- */
-async function startRelay(port) {
-  const own = await freePort();
-  const sockets = new Set();
-  let server = null;
-  const start = () => new Promise((ok, fail) => {
-    server = netServer((client) => {
-      const upstream = netConnect(port, '127.0.0.1');
-      for (const [a, b] of [[client, upstream], [upstream, client]]) {
-        sockets.add(a);
-        a.on('error', () => {});
-        a.on('close', () => { sockets.delete(a); b.destroy(); });
-        a.pipe(b);
-      }
-    });
-    server.once('error', fail);
-    server.listen(own, '127.0.0.1', ok);
-  });
-  const stop = () => new Promise((ok) => {
-    server.close(() => ok());
-    for (const s of sockets) s.destroy();
-  });
-  await start();
-  return { url: `ws://127.0.0.1:${own}`, start, stop };
-}
-
 const pause = (ms) => new Promise((ok) => setTimeout(ok, ms));
 const between = (lo, hi) => lo + Math.random() * (hi - lo);
 
-test('the platform goes away 10 times during a 1,000-device run: the page reconnects and re-registers every time, nothing is lost, nothing is stored or counted twice', { timeout: 420_000 }, async () => {
-  await withEmulator([], async (emulator) => {
-    const { tb } = emulator;
-    const TOKEN = 'e2e-outages-token';
-    const GATEWAY = `Gateway ${TOKEN}`;
-    const relay = await startRelay(emulator.ws);
-    const page = await openApp(browser, app.url);
-    try {
-      await connect(page, { url: relay.url, token: TOKEN });
-      await connectedStatus(page).waitFor({ timeout: 10_000 });
-      await recordStatus(page);
+/** The data points of each "state saved" / "state loaded" line of the emulator's log, in order. */
+const statePoints = (log, verb) =>
+  [...log.matchAll(new RegExp(`state ${verb} [^\n]*?: \\d+ devices, (\\d+) data points`, 'g'))].map((m) => Number(m[1]));
 
-      // One message per device every 10 s for 180 s: 100 messages (300 data
-      // points) a second, steady, no rate limits.
-      const messages = await planRun(page, { everyMs: 10_000, secs: 180, drainSecs: 180 });
-      await page.getByRole('button', { name: 'Start run 1' }).click();
+test('the emulator process is stopped and started again 10 times during a 1,000-device run: the page reconnects and re-registers every time, nothing is lost, nothing is stored or counted twice', { timeout: 600_000 }, async () => {
+  const emulator = await startEmulator({ state: true });
+  const { tb } = emulator;
+  const TOKEN = 'e2e-restarts-token';
+  const GATEWAY = `Gateway ${TOKEN}`;
+  const page = await openApp(browser, app.url);
+  try {
+    await connect(page, { url: emulator.wsUrl, token: TOKEN });
+    await connectedStatus(page).waitFor({ timeout: 10_000 });
+    await recordStatus(page);
 
-      // The outages. Each ends the session of that moment once it has lived
-      // `life` s (from the moment the emulator holds all 1,000 devices in
-      // it). No more than 4 short sessions in a row (see the top).
-      const LONG = () => between(31, 34);
-      const SHORT = () => between(2.5, 6);
-      const plan = [
-        { how: 'close', life: LONG() },
-        { how: 'close 139', life: SHORT() },
-        { how: 'close', life: SHORT() },
-        { how: 'close 139', life: SHORT() },
-        // The page's next try is 8-16 s away by now: the relay is back before it.
-        { how: 'unreachable', secs: between(3, 6), life: SHORT() },
-        // After a long session the page tries again after 1 s, and is refused.
-        { how: 'unreachable', secs: between(2, 3), life: LONG() },
-        { how: 'close', life: SHORT() },
-        { how: 'close 139', life: SHORT() },
-        { how: 'close', life: SHORT() },
-        { how: 'close 139', life: SHORT() },
-      ];
-      const done = [];
-      let previous = null;
-      for (const [i, outage] of plan.entries()) {
-        const t0 = Date.now();
-        const session = await until(`session ${i + 1} with all ${DEVICES} devices registered`, async () => {
-          const sessions = await sessionsOf(emulator, GATEWAY);
-          assert.ok(sessions.length <= 1, `${sessions.length} sessions of the gateway at once`);
-          const [s] = sessions;
-          return s && s.session !== previous && s.subDevices.length === DEVICES && s;
-        }, 90_000);
-        const registeredIn = (Date.now() - t0) / 1000;
-        await connectedStatus(page).waitFor({ timeout: 10_000 });
-        const seen = Date.now();
-        await until(`session ${session.session} to have lived ${outage.life.toFixed(1)} s`, async () => Date.now() - seen >= outage.life * 1000, 60_000);
-        if (outage.how === 'unreachable') {
-          await relay.stop();
-          await pause(outage.secs * 1000); // the outage itself, not a synchronisation
-          await relay.start();
-        } else {
-          const reason = outage.how === 'close 139' ? { reason: 139 } : undefined;
-          const r = await tb.call(`/emulator/sessions/${session.session}/close`, { method: 'POST', body: reason });
-          assert.equal(r.status, 200, `closing session ${session.session}: ${JSON.stringify(r.body)}`);
-        }
-        done.push(`${outage.how}${outage.secs ? ` ${outage.secs.toFixed(1)} s` : ''} after ${outage.life.toFixed(1)} s of session ${session.session} (re-registered in ${registeredIn.toFixed(1)} s)`);
-        previous = session.session;
-      }
-      const last = await until(`the session after the 10th outage with all ${DEVICES} devices`, async () => {
-        const [s] = await sessionsOf(emulator, GATEWAY);
+    // One message per device every 10 s for 300 s: 100 messages (300 data
+    // points) a second, steady, no rate limits; long enough for the 10
+    // restarts to fall while it sends (about 3 minutes, the page's backoff
+    // included).
+    const messages = await planRun(page, { everyMs: 10_000, secs: 300, drainSecs: 240 });
+    await page.getByRole('button', { name: 'Start run 1' }).click();
+
+    // The restarts. Each stops the emulator (SIGTERM; it closes the
+    // sessions, saves its tenant and exits) once the session of that moment
+    // has lived `life` s from the moment the emulator holds all 1,000
+    // devices in it, keeps it down `down` s and starts it again on the same
+    // ports with the same state file. No more than 4 short sessions in a
+    // row (see the top).
+    // The page's next try comes 1 s after a long session's end, then 1-2,
+    // 2-4, 4-8 s…: down 0.5 to 3 s, the emulator is sometimes still down
+    // then (the try is refused, and the next one waits longer).
+    const LONG = () => between(31, 34);
+    const SHORT = () => between(2.5, 6);
+    const DOWN = () => between(0.5, 3);
+    const plan = [LONG, SHORT, SHORT, SHORT, SHORT, LONG, SHORT, SHORT, SHORT, SHORT]
+      .map((life) => ({ life: life(), down: DOWN() }));
+    const done = [];
+    let previous = null;
+    for (const [i, restart] of plan.entries()) {
+      const t0 = Date.now();
+      const session = await until(`session ${i + 1} with all ${DEVICES} devices registered`, async () => {
+        const sessions = await sessionsOf(emulator, GATEWAY);
+        assert.ok(sessions.length <= 1, `${sessions.length} sessions of the gateway at once`);
+        const [s] = sessions;
         return s && s.session !== previous && s.subDevices.length === DEVICES && s;
-      }, 90_000);
-
-      const result = page.getByRole('row', { name: 'Result 1' });
-      await result.waitFor({ timeout: 240_000 });
+      }, 120_000);
+      const registeredIn = (Date.now() - t0) / 1000;
       await connectedStatus(page).waitFor({ timeout: 10_000 });
-      const s = await summary(page);
-      const texts = await statusTexts(page);
-      const reconnecting = texts.filter((t) => /^Reconnecting/.test(t));
-      const connects = opened(emulator, GATEWAY);
-      console.log(`# outages: ${done.join('; ')}`);
-      console.log(`# outages: ${connects} sessions opened; the status bar said "Reconnecting" ${reconnecting.length} times, e.g. ${JSON.stringify(reconnecting.slice(0, 2))}`);
-
-      assert.equal(connects, 1 + plan.length, 'one new session per outage');
-      assert.ok(!texts.some((t) => /^Taken over/.test(t)), `the page gave up: ${texts.find((t) => /^Taken over/.test(t))}`);
-      // Each outage shows as "Reconnecting (attempt N): why" (then "Connecting…") before "Connected" again.
-      let cycles = 0;
-      let away = false;
-      for (const t of texts) {
-        if (/^Reconnecting/.test(t)) away = true;
-        else if (/^Connected/.test(t)) { cycles += away ? 1 : 0; away = false; }
-      }
-      assert.equal(cycles, plan.length, `the status bar went from "Reconnecting" to "Connected" ${cycles} times: ${JSON.stringify(texts.slice(-6))}`);
-      assert.equal(last.subDevices.length, DEVICES);
-
-      assert.deepEqual([s.sent.messages, s.sent.points], [messages, messages * KEYS.length], 'what the run sent');
-      assert.deepEqual(s.acked, s.sent, 'every publish acknowledged once');
-      assert.deepEqual([s.rejected.points, s.timedOut.points, s.unanswered.points, s.refusedMessages], [0, 0, 0, 0]);
-
-      const ticks = messages / DEVICES;
-      const counts = await deviceCounts(page);
-      const off = NAMES.filter((n) => counts.get(n) !== ticks);
-      assert.deepEqual(off.slice(0, 5).map((n) => `${n}: ${counts.get(n)}`), [], `${off.length} devices do not show ${ticks} telemetry messages`);
-
-      const { total, wrong } = await platformHolds(tb, ticks);
-      assert.deepEqual(wrong.slice(0, 10), [], `${wrong.length} series differ from ${ticks} points with distinct timestamps`);
-      assert.equal(total, s.sent.points, 'the platform holds every point sent, once');
-      const errors = await tb.errors();
-      console.log(`# outages: ${s.sent.messages} messages / ${total} points stored once each; ${s.sent.publishes} publishes; `
-        + `PUBACK p50/p99 ${s.latencyMs.p50}/${s.latencyMs.p99} ms; max outbox ${s.maxOutbox}; run ${Math.round(s.durationMs / 1000)} s; `
-        + `emulator errors: ${errors.length} ${JSON.stringify(errors.slice(0, 2).map((e) => e.problem))}`);
-      assert.deepEqual(page.errors, []);
-    } finally {
-      await screenshot(page, 'resilience-outages');
-      await page.close();
-      await relay.stop().catch(() => {});
+      const seen = Date.now();
+      await until(`session ${session.session} to have lived ${restart.life.toFixed(1)} s`, async () => Date.now() - seen >= restart.life * 1000, 60_000);
+      const stopping = Date.now();
+      const exit = await emulator.stop();
+      assert.deepEqual(exit, { code: 0, signal: null }, `restart ${i + 1}: the emulator's exit on SIGTERM`);
+      const stoppedIn = (Date.now() - stopping) / 1000;
+      await pause(restart.down * 1000); // the outage itself, not a synchronisation
+      const starting = Date.now();
+      await emulator.start();
+      done.push(`stopped after ${restart.life.toFixed(1)} s of session ${session.session} (re-registered in ${registeredIn.toFixed(1)} s; `
+        + `exit in ${stoppedIn.toFixed(1)} s, down ${restart.down.toFixed(1)} s, ready in ${((Date.now() - starting) / 1000).toFixed(1)} s)`);
+      previous = session.session;
     }
-  });
+    const last = await until(`the session after the 10th restart with all ${DEVICES} devices`, async () => {
+      const [s] = await sessionsOf(emulator, GATEWAY);
+      return s && s.session !== previous && s.subDevices.length === DEVICES && s;
+    }, 120_000);
+
+    const result = page.getByRole('row', { name: 'Result 1' });
+    await result.waitFor({ timeout: 300_000 });
+    await connectedStatus(page).waitFor({ timeout: 10_000 });
+    const s = await summary(page);
+    const texts = await statusTexts(page);
+    const reconnecting = texts.filter((t) => /^Reconnecting/.test(t));
+    const connects = opened(emulator, GATEWAY);
+    console.log(`# restarts: ${done.join('; ')}`);
+    console.log(`# restarts: ${connects} sessions opened; the status bar said "Reconnecting" ${reconnecting.length} times, e.g. ${JSON.stringify(reconnecting.slice(0, 2))}`);
+
+    // Every restart was a new process that read what the one before saved.
+    const saved = statePoints(emulator.log(), 'saved');
+    const loaded = statePoints(emulator.log(), 'loaded');
+    assert.equal(loaded.length, plan.length, `${loaded.length} starts read the state file`);
+    assert.deepEqual(loaded, saved, 'each start holds the data points the stop before it saved');
+    assert.ok(saved.every((n, k) => k === 0 || n >= saved[k - 1]), `the tenant never shrank: ${saved}`);
+    assert.ok(saved.at(-1) < messages * KEYS.length, `the 10th restart came while the run was still sending: ${saved}`);
+
+    assert.equal(connects, 1 + plan.length, 'one new session per restart');
+    assert.ok(!texts.some((t) => /^Taken over/.test(t)), `the page gave up: ${texts.find((t) => /^Taken over/.test(t))}`);
+    // Each restart shows as "Reconnecting (attempt N): why" (then "Connecting…") before "Connected" again.
+    let cycles = 0;
+    let away = false;
+    for (const t of texts) {
+      if (/^Reconnecting/.test(t)) away = true;
+      else if (/^Connected/.test(t)) { cycles += away ? 1 : 0; away = false; }
+    }
+    assert.equal(cycles, plan.length, `the status bar went from "Reconnecting" to "Connected" ${cycles} times: ${JSON.stringify(texts.slice(-6))}`);
+    assert.equal(last.subDevices.length, DEVICES);
+
+    assert.deepEqual([s.sent.messages, s.sent.points], [messages, messages * KEYS.length], 'what the run sent');
+    assert.deepEqual(s.acked, s.sent, 'every publish acknowledged once');
+    assert.deepEqual([s.rejected.points, s.timedOut.points, s.unanswered.points, s.refusedMessages], [0, 0, 0, 0]);
+
+    const ticks = messages / DEVICES;
+    const counts = await deviceCounts(page);
+    const off = NAMES.filter((n) => counts.get(n) !== ticks);
+    assert.deepEqual(off.slice(0, 5).map((n) => `${n}: ${counts.get(n)}`), [], `${off.length} devices do not show ${ticks} telemetry messages`);
+
+    const { total, wrong } = await platformHolds(tb, ticks);
+    assert.deepEqual(wrong.slice(0, 10), [], `${wrong.length} series differ from ${ticks} points with distinct timestamps`);
+    assert.equal(total, s.sent.points, 'the platform holds every point sent, once');
+    const errors = await tb.errors();
+    console.log(`# restarts: ${s.sent.messages} messages / ${total} points stored once each; ${s.sent.publishes} publishes; `
+      + `PUBACK p50/p99 ${s.latencyMs.p50}/${s.latencyMs.p99} ms; max outbox ${s.maxOutbox}; run ${Math.round(s.durationMs / 1000)} s; `
+      + `points in the state file at each stop: ${saved.join(', ')}; `
+      + `emulator errors: ${errors.length} ${JSON.stringify(errors.slice(0, 2).map((e) => e.problem))}`);
+    assert.deepEqual(page.errors, []);
+  } finally {
+    await screenshot(page, 'resilience-restarts');
+    await page.close();
+    await emulator.stop();
+  }
 });

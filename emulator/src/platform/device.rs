@@ -2,7 +2,7 @@
 //! credentials, `additionalInfo`, stored telemetry and attributes.
 
 use super::values::TbValue;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 use uuid::Uuid;
@@ -11,7 +11,7 @@ use uuid::Uuid;
 pub const HISTORY_CAP: usize = 10_000;
 
 /// One telemetry data point.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TsPoint {
     /// Timestamp, epoch milliseconds.
     pub ts: i64,
@@ -20,7 +20,8 @@ pub struct TsPoint {
 }
 
 /// One attribute value with the time it was last written.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Attribute {
     /// The typed value.
     pub value: TbValue,
@@ -51,8 +52,11 @@ impl Scope {
     }
 }
 
-/// How a device authenticates (ThingsBoard's `DeviceCredentials`).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// How a device authenticates (ThingsBoard's `DeviceCredentials`). In a
+/// state file: `{"ACCESS_TOKEN":"token"}` or
+/// `{"MQTT_BASIC":{"clientId","userName","password"}}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE", rename_all_fields = "camelCase")]
 pub enum Credentials {
     /// `ACCESS_TOKEN`: the CONNECT user name is the token.
     AccessToken(String),
@@ -110,14 +114,17 @@ impl Credentials {
     }
 }
 
-/// A device of the tenant: a plain device, a gateway, or a gateway's sub-device.
-#[derive(Debug, Clone)]
+/// A device of the tenant: a plain device, a gateway, or a gateway's
+/// sub-device. A state file holds it with these fields in camelCase.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Device {
     /// The device's UUID.
     pub id: Uuid,
     /// Unique name within the tenant.
     pub name: String,
     /// Device profile name (`type`).
+    #[serde(rename = "type")]
     pub device_type: String,
     /// Optional label.
     pub label: Option<String>,

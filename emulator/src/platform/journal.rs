@@ -1,7 +1,7 @@
 //! The log of what the platform rejected, skipped, dropped or closed, with
 //! what it did about it (the PUBACK code, a close), newest last.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
 
 /// How many records are kept; older ones are dropped first.
@@ -11,7 +11,7 @@ pub const JOURNAL_CAP: usize = 1000;
 const PAYLOAD_CAP: usize = 2000;
 
 /// One rejected, skipped or dropped message, or a closed connection.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ErrorRecord {
     /// Emulator-wide sequence number, from 1.
@@ -58,6 +58,21 @@ impl Journal {
         }
         self.records.push_back(record);
         self.records.back().expect("just pushed")
+    }
+
+    /// A journal holding `records` (oldest first) whose last sequence
+    /// number was `last_seq`, as a state file held it.
+    pub fn restore(records: Vec<ErrorRecord>, last_seq: u64) -> Journal {
+        let skip = records.len().saturating_sub(JOURNAL_CAP);
+        Journal {
+            records: records.into_iter().skip(skip).collect(),
+            next_seq: last_seq,
+        }
+    }
+
+    /// The sequence number of the newest record ever made (0: none yet).
+    pub fn last_seq(&self) -> u64 {
+        self.next_seq
     }
 
     /// All kept records, oldest first.

@@ -15,6 +15,7 @@ mod journal;
 pub mod limits;
 mod rpc;
 pub mod session;
+pub mod snapshot;
 mod telemetry;
 mod values;
 
@@ -26,6 +27,7 @@ pub use device::{Attribute, Credentials, Device, DeviceSummary, Scope, TsPoint};
 pub use journal::ErrorRecord;
 pub use limits::{Limits, RateLimitSpecs};
 pub use rpc::{RpcRecord, RpcReply, RpcStatus};
+pub use snapshot::Snapshot;
 pub use values::TbValue;
 
 use journal::Journal;
@@ -210,14 +212,45 @@ pub struct Platform {
     /// masked wherever a log line names such a device.
     token_names: Vec<String>,
     effects: Vec<Effect>,
+    /// The HS512 key REST login tokens are signed with.
+    jwt_key: Vec<u8>,
+    /// Shutting down: no new session is opened.
+    closing: bool,
 }
 
 impl Platform {
+    /// A tenant with no users and no devices.
+    fn blank(config: Config, tenant_id: Uuid, jwt_key: Vec<u8>) -> Platform {
+        Platform {
+            limits: config.limits.clone(),
+            config,
+            tenant_id,
+            users: Vec::new(),
+            devices: BTreeMap::new(),
+            names: BTreeMap::new(),
+            attach: BTreeMap::new(),
+            sessions: BTreeMap::new(),
+            next_session: 0,
+            rpcs: RpcBook::default(),
+            claims: Vec::new(),
+            journal: Journal::default(),
+            client_rpc_replies: BTreeMap::new(),
+            log: Vec::new(),
+            token_names: Vec::new(),
+            effects: Vec::new(),
+            jwt_key,
+            closing: false,
+        }
+    }
+
     /// A tenant with ThingsBoard's demo data (users `tenant@thingsboard.org`
     /// and `sysadmin@thingsboard.org`, device `Test Device A1` with token
     /// `A1_TEST_TOKEN`) and one gateway device per configured token.
     pub fn new(config: Config, now: u64) -> Platform {
-        let users = vec![
+        // 64 random bytes.
+        let jwt_key = (0..4).flat_map(|_| Uuid::new_v4().into_bytes()).collect();
+        let mut p = Platform::blank(config, Uuid::new_v4(), jwt_key);
+        p.users = vec![
             User {
                 id: Uuid::new_v4(),
                 email: "tenant@thingsboard.org".into(),
@@ -233,24 +266,6 @@ impl Platform {
                 created_time: now,
             },
         ];
-        let mut p = Platform {
-            limits: config.limits.clone(),
-            config,
-            tenant_id: Uuid::new_v4(),
-            users,
-            devices: BTreeMap::new(),
-            names: BTreeMap::new(),
-            attach: BTreeMap::new(),
-            sessions: BTreeMap::new(),
-            next_session: 0,
-            rpcs: RpcBook::default(),
-            claims: Vec::new(),
-            journal: Journal::default(),
-            client_rpc_replies: BTreeMap::new(),
-            log: Vec::new(),
-            token_names: Vec::new(),
-            effects: Vec::new(),
-        };
         p.insert_device(Device::new(
             "Test Device A1",
             "default",
@@ -278,6 +293,37 @@ impl Platform {
     /// The REST users.
     pub fn users(&self) -> &[User] {
         &self.users
+    }
+
+    /// The key REST login tokens are signed with (HS512): random for a new
+    /// tenant, kept in a state file.
+    pub fn jwt_signing_key(&self) -> &[u8] {
+        &self.jwt_key
+    }
+
+    /// Shutting down: ends every session (MQTT 5: DISCONNECT `reason`,
+    /// 139 "server shutting down") and opens none from now on, so that
+    /// nothing more reaches the tenant over MQTT. Returns how many sessions
+    /// were ended.
+    pub fn close_all_sessions(&mut self, reason: Option<u8>, now: u64) -> usize {
+        self.closing = true;
+        let ids: Vec<SessionId> = self.sessions.keys().copied().collect();
+        for id in &ids {
+            self.end_session(
+                *id,
+                Some(Close {
+                    disconnect_reason: reason,
+                }),
+                now,
+                "the platform is shutting down",
+            );
+        }
+        ids.len()
+    }
+
+    /// Whether [`Platform::close_all_sessions`] was called.
+    pub fn is_closing(&self) -> bool {
+        self.closing
     }
 
     /// Log lines produced since the last call, oldest first.

@@ -1,6 +1,6 @@
 //! Server-side RPC requests (REST → device), plain and persistent.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::collections::VecDeque;
 use uuid::Uuid;
@@ -9,7 +9,7 @@ use uuid::Uuid;
 pub const RPC_HISTORY_CAP: usize = 1000;
 
 /// Life cycle of a request: ThingsBoard's `RpcStatus`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum RpcStatus {
     /// Held: the device has no session to send it to yet.
@@ -59,8 +59,9 @@ impl RpcStatus {
     }
 }
 
-/// A reply body.
-#[derive(Debug, Clone, PartialEq)]
+/// A reply body (in a state file `{"JSON":..}` or `{"NOT_JSON":"text"}`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum RpcReply {
     /// Valid JSON (`data` of a gateway reply, or a device-level reply body).
     Json(Value),
@@ -68,8 +69,10 @@ pub enum RpcReply {
     NotJson(String),
 }
 
-/// One server-side RPC request.
-#[derive(Debug, Clone)]
+/// One server-side RPC request (in a state file, with these fields in
+/// camelCase).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct RpcRecord {
     /// ThingsBoard's RPC id (`rpcId` of a persistent call).
     pub uuid: Uuid,
@@ -173,6 +176,13 @@ impl RpcBook {
     /// A request by id.
     pub fn get(&self, uuid: Uuid) -> Option<&RpcRecord> {
         self.records.iter().find(|r| r.uuid == uuid)
+    }
+
+    /// A book of `records`, oldest first, as a state file held them.
+    pub fn restore(records: Vec<RpcRecord>) -> RpcBook {
+        RpcBook {
+            records: records.into(),
+        }
     }
 
     /// Removes a request by id.

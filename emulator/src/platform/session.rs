@@ -250,6 +250,9 @@ impl Platform {
         req: ConnectRequest,
         now: u64,
     ) -> Result<SessionOpened, ConnectRefusal> {
+        if self.closing {
+            return Err(ConnectRefusal::ServerUnavailable);
+        }
         let who = match &req.username {
             Some(u) => format!("user name {}", mask(u)),
             None => format!("client id {:?}", req.client_id),

@@ -12,10 +12,16 @@
 //! unsigned integer becomes a string, and every other JSON number is a double.
 //! Numeric *strings* follow ThingsBoard's rule exactly.
 
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
 
-/// One stored value, typed the way ThingsBoard types it.
-#[derive(Debug, Clone, PartialEq)]
+/// One stored value, typed the way ThingsBoard types it. In a state file
+/// (`--state`) it is written as a one-key object naming its type:
+/// `{"LONG":7}`, `{"DOUBLE":1.5}` (`"NaN"`, `"Infinity"` or `"-Infinity"`
+/// for what JSON numbers cannot hold), `{"BOOLEAN":true}`, `{"STRING":"x"}`,
+/// `{"JSON":{..}}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(into = "Stored", from = "Stored")]
 pub enum TbValue {
     /// `BOOLEAN`
     Bool(bool),
@@ -79,6 +85,78 @@ impl TbValue {
             TbValue::Double(f) => java_double_string(*f),
             TbValue::Str(s) => s.clone(),
             TbValue::Json(v) => v.to_string(),
+        }
+    }
+}
+
+/// [`TbValue`] as a state file holds it.
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+enum Stored {
+    Boolean(bool),
+    Long(i64),
+    Double(Double),
+    String(String),
+    Json(Value),
+}
+
+impl From<TbValue> for Stored {
+    fn from(v: TbValue) -> Stored {
+        match v {
+            TbValue::Bool(b) => Stored::Boolean(b),
+            TbValue::Long(i) => Stored::Long(i),
+            TbValue::Double(f) => Stored::Double(Double(f)),
+            TbValue::Str(s) => Stored::String(s),
+            TbValue::Json(v) => Stored::Json(v),
+        }
+    }
+}
+
+impl From<Stored> for TbValue {
+    fn from(v: Stored) -> TbValue {
+        match v {
+            Stored::Boolean(b) => TbValue::Bool(b),
+            Stored::Long(i) => TbValue::Long(i),
+            Stored::Double(Double(f)) => TbValue::Double(f),
+            Stored::String(s) => TbValue::Str(s),
+            Stored::Json(v) => TbValue::Json(v),
+        }
+    }
+}
+
+/// A double as JSON: a number when finite (serde_json writes the shortest
+/// text that reads back to the same bits), else Java's name for it (JSON
+/// has no NaN or infinity, and serde_json would write `null`).
+struct Double(f64);
+
+impl Serialize for Double {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        if self.0.is_finite() {
+            s.serialize_f64(self.0)
+        } else {
+            s.serialize_str(&java_double_string(self.0))
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Double {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Double, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Repr {
+            Number(f64),
+            Text(String),
+        }
+        match Repr::deserialize(d)? {
+            Repr::Number(f) => Ok(Double(f)),
+            Repr::Text(t) => match t.as_str() {
+                "NaN" => Ok(Double(f64::NAN)),
+                "Infinity" => Ok(Double(f64::INFINITY)),
+                "-Infinity" => Ok(Double(f64::NEG_INFINITY)),
+                other => Err(serde::de::Error::custom(format!(
+                    "{other:?} is not a double (a number, \"NaN\", \"Infinity\" or \"-Infinity\")"
+                ))),
+            },
         }
     }
 }
@@ -226,6 +304,41 @@ mod tests {
         // Not parsable by NumberUtils.isParsable: stay strings.
         for s in ["1e3", "+1", "1.", "-", "1.2.3", "", " 1", "P7-0042"] {
             assert_eq!(TbValue::from_json(&json!(s)), Some(TbValue::Str(s.into())));
+        }
+    }
+
+    #[test]
+    fn values_keep_their_type_and_bits_through_a_state_file() {
+        let values = [
+            TbValue::Bool(true),
+            TbValue::Long(i64::MIN),
+            TbValue::Double(0.1 + 0.2),
+            TbValue::Double(2.0),
+            TbValue::Double(f64::INFINITY),
+            TbValue::Double(f64::NEG_INFINITY),
+            TbValue::Str("12".into()),
+            TbValue::Json(json!({"a": [1, 2.5]})),
+        ];
+        let text = serde_json::to_string(&values).unwrap();
+        assert!(
+            text.starts_with(r#"[{"BOOLEAN":true},{"LONG":-9223372036854775808},"#),
+            "{text}"
+        );
+        let back: Vec<TbValue> = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, values);
+        let nan: TbValue = serde_json::from_str(r#"{"DOUBLE":"NaN"}"#).unwrap();
+        assert!(matches!(nan, TbValue::Double(f) if f.is_nan()));
+        assert_eq!(
+            serde_json::from_str::<TbValue>(r#"{"DOUBLE":2}"#).unwrap(),
+            TbValue::Double(2.0)
+        );
+        for bad in [
+            r#"{"DOUBLE":"many"}"#,
+            r#"{"LONG":"7"}"#,
+            r#"{"DATE":1}"#,
+            "7",
+        ] {
+            assert!(serde_json::from_str::<TbValue>(bad).is_err(), "{bad}");
         }
     }
 

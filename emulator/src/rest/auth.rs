@@ -18,7 +18,8 @@ use uuid::Uuid;
 const ACCESS_SECONDS: u64 = 9000;
 const REFRESH_SECONDS: u64 = 604_800;
 
-/// The signing key, random per run.
+/// The signing key: the tenant's ([`crate::platform::Platform::jwt_signing_key`]),
+/// random for a new tenant, kept across restarts in a state file.
 pub(crate) struct Jwt {
     secret: Vec<u8>,
 }
@@ -53,11 +54,8 @@ impl Claims {
 }
 
 impl Jwt {
-    /// A key made of 64 random bytes.
-    pub fn random() -> Jwt {
-        let secret = (0..4)
-            .flat_map(|_| Uuid::new_v4().into_bytes())
-            .collect::<Vec<u8>>();
+    /// Signs and checks with `secret`.
+    pub fn new(secret: Vec<u8>) -> Jwt {
         Jwt { secret }
     }
 

@@ -26,13 +26,12 @@ pub(crate) struct AppState {
 }
 
 /// The router with every route: ThingsBoard's `/api/...` (a JWT from
-/// `POST /api/auth/login` required, with a random signing secret per run)
-/// and the emulator's `/emulator/...`.
+/// `POST /api/auth/login` required, signed with the tenant's key, so that
+/// a token outlives a restart with `--state`) and the emulator's
+/// `/emulator/...`.
 pub fn router(hub: Arc<Hub>) -> Router {
-    let state = AppState {
-        hub,
-        jwt: Arc::new(auth::Jwt::random()),
-    };
+    let jwt = Arc::new(auth::Jwt::new(hub.read(|p| p.jwt_signing_key().to_vec())));
+    let state = AppState { hub, jwt };
     let t = "/api/plugins/telemetry/{a}/{b}";
     let protected = Router::new()
         .route("/api/auth/user", get(auth::user))

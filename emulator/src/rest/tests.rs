@@ -523,3 +523,247 @@ async fn emulator_routes_need_no_login() {
     .await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
 }
+
+/// Everything a ThingsBoard script reads of a tenant, by route: the answers
+/// a restart with `--state` must leave unchanged.
+async fn tenant_answers(a: &Api, tokens: &str) -> Vec<(String, u16, Value)> {
+    let mut uris = vec![
+        "/api/auth/user".to_string(),
+        "/api/tenant/devices?pageSize=100&page=0&sortProperty=name&sortOrder=ASC".to_string(),
+        "/emulator/claims".to_string(),
+        "/emulator/errors".to_string(),
+    ];
+    let devices = a
+        .get("/api/tenant/devices?pageSize=100&page=0")
+        .await
+        .json();
+    for d in devices["data"].as_array().unwrap() {
+        let id = d["id"]["id"].as_str().unwrap();
+        let t = format!("/api/plugins/telemetry/DEVICE/{id}");
+        uris.extend([
+            format!("/api/device/{id}"),
+            format!("/api/device/{id}/credentials"),
+            format!("/api/tenant/devices?deviceName={}", d["name"].as_str().unwrap().replace(' ', "%20")),
+            format!("{t}/keys/timeseries"),
+            format!("{t}/values/timeseries?keys={tokens}&startTs=0&endTs=99999999999999&limit=1000&useStrictDataTypes=true"),
+            format!("{t}/values/timeseries?keys={tokens}"),
+            format!("{t}/keys/attributes"),
+            format!("{t}/values/attributes"),
+            format!("{t}/values/attributes/CLIENT_SCOPE"),
+            format!("{t}/values/attributes/SHARED_SCOPE"),
+            format!("{t}/values/attributes/SERVER_SCOPE"),
+            format!("/api/rpc/persistent/device/{id}?pageSize=100&page=0"),
+        ]);
+    }
+    let mut out = Vec::new();
+    for uri in uris {
+        let r = a.get(&uri).await;
+        let mut body = serde_json::from_str(&r.text).unwrap_or(Value::String(r.text.clone()));
+        // A key with no data is answered with the time of the request.
+        if let Value::Object(series) = &mut body {
+            for points in series.values_mut() {
+                if let Some([point]) = points.as_array_mut().map(Vec::as_mut_slice) {
+                    if point["value"].is_null() {
+                        point["ts"] = json!(0);
+                    }
+                }
+            }
+        }
+        out.push((uri, r.status.as_u16(), body));
+    }
+    out
+}
+
+#[tokio::test]
+async fn a_saved_tenant_loads_back_with_the_same_rest_answers_tokens_and_credentials() {
+    let a = api().await;
+    let gw = a.connect("GW");
+    a.publish(
+        gw,
+        "v1/gateway/connect",
+        r#"{"device":"Meter 1","type":"SMART_METER"}"#,
+    );
+    a.publish(
+        gw,
+        "v1/gateway/telemetry",
+        r#"{"Meter 1":[{"ts":1000,"values":{"pulse":7,"leak":false,"battery":97.5,"note":"ok","cfg":{"a":[1]}}},
+                       {"ts":2000,"values":{"pulse":"8","battery":"0.1"}}]}"#,
+    );
+    a.publish(gw, "v1/gateway/attributes", r#"{"Meter 1":{"fw":"1.4.2"}}"#);
+    a.publish(
+        gw,
+        "v1/gateway/claim",
+        r#"{"Meter 1":{"secretKey":"k","durationMs":60000}}"#,
+    );
+    a.publish(gw, "v1/gateway/telemetry", "not json"); // one journal record
+    a.publish(
+        gw,
+        "v1/devices/me/telemetry",
+        r#"{"ts":500,"values":{"cpu":3}}"#,
+    );
+    let meter = a.device_id("Meter%201").await;
+    let base = format!("/api/plugins/telemetry/DEVICE/{meter}");
+    for (scope, body) in [
+        ("SHARED_SCOPE", json!({"sp": 42})),
+        ("SERVER_SCOPE", json!({"zone": "B"})),
+    ] {
+        assert_eq!(
+            a.post(&format!("{base}/{scope}"), body).await.status,
+            StatusCode::OK
+        );
+    }
+    // A device made through the API with its own token, one with MQTT basic.
+    let r = a
+        .post(
+            "/api/device?accessToken=PUMP_TOKEN",
+            json!({"name": "Pump 7", "type": "pump", "label": "north"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let r = a.post("/api/device", json!({"name": "Valve 2"})).await;
+    let valve = r.json()["id"]["id"].as_str().unwrap().to_string();
+    let mut creds = a
+        .get(&format!("/api/device/{valve}/credentials"))
+        .await
+        .json();
+    creds["credentialsType"] = json!("MQTT_BASIC");
+    creds["credentialsValue"] =
+        json!(r#"{"clientId":"valve-2","userName":"valve","password":"pw"}"#);
+    let r = a.post("/api/device/credentials", creds).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    // A persistent RPC held for a device that is offline.
+    let r = a
+        .post(
+            &format!("/api/rpc/oneway/{valve}"),
+            json!({"method": "open", "params": {"pct": 30}, "persistent": true, "timeout": 600000}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+
+    let keys = "pulse,leak,battery,note,cfg,cpu";
+    let before = tenant_answers(&a, keys).await;
+    assert!(
+        before.len() > 40 && before.iter().all(|(_, s, _)| *s == 200),
+        "{before:#?}"
+    );
+    let last_session = a.hub.read(|p| p.sessions().map(|s| s.id.0).max().unwrap());
+
+    // Saved as the file holds it, read back into a new platform.
+    let text = serde_json::to_string(&a.hub.read(|p| p.snapshot(now_ms()))).unwrap();
+    let snapshot: crate::platform::Snapshot = serde_json::from_str(&text).unwrap();
+    let restored = Platform::restore(
+        Config {
+            gateway_tokens: vec!["GW".into(), "GW2".into()],
+            ..Config::default()
+        },
+        snapshot,
+        now_ms(),
+    )
+    .unwrap();
+    let hub = Arc::new(Hub::new(restored));
+    // The login token issued before still works: same signing key.
+    let b = Api {
+        app: router(hub.clone()),
+        hub,
+        token: a.token.clone(),
+    };
+    let after = tenant_answers(&b, keys).await;
+    // Only a device for the new --gateway token was added.
+    let gw2 = b.device_id("Gateway%20GW2").await;
+    let after: Vec<_> = after
+        .into_iter()
+        .filter(|(uri, _, _)| !uri.contains(&gw2) && !uri.contains("GW2"))
+        .collect();
+    let listing = |v: &[(String, u16, Value)]| {
+        v[1].2["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|d| d["name"] != "Gateway GW2")
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(listing(&after), listing(&before));
+    for ((uri, s1, v1), (_, s2, v2)) in before
+        .iter()
+        .zip(&after)
+        .filter(|((u, _, _), _)| !u.starts_with("/api/tenant/devices?pageSize"))
+    {
+        assert_eq!((s1, v1), (s2, v2), "{uri}");
+    }
+    assert_eq!(before.len(), after.len());
+
+    // No session survives, and session numbers go on from the last one.
+    assert_eq!(b.get("/emulator/sessions").await.json(), json!([]));
+    let s = b.connect("GW");
+    assert_eq!(s.0, last_session + 1);
+    // The saved credentials open sessions: a token made through the API,
+    // MQTT basic; and the RPC held for the valve is delivered.
+    b.connect("PUMP_TOKEN");
+    let valve_session = b.hub.apply(|p, now| {
+        p.open_session(
+            ConnectRequest {
+                client_id: "valve-2".into(),
+                username: Some("valve".into()),
+                password: Some(b"pw".to_vec()),
+                version: MqttVersion::V5,
+                keep_alive: 60,
+                peer: "test".into(),
+            },
+            now,
+        )
+    });
+    assert!(valve_session.is_ok(), "{valve_session:?}");
+    let r = b
+        .get(&format!(
+            "/api/rpc/persistent/device/{valve}?pageSize=10&page=0"
+        ))
+        .await
+        .json();
+    assert_eq!(r["data"][0]["status"], "QUEUED");
+    b.hub.apply(|p, now| {
+        p.subscribe(
+            valve_session.unwrap().session,
+            &[("v1/devices/me/rpc/request/+".to_string(), 1)],
+            now,
+        )
+    });
+    let r = b
+        .get(&format!(
+            "/api/rpc/persistent/device/{valve}?pageSize=10&page=0"
+        ))
+        .await
+        .json();
+    assert_eq!(r["data"][0]["status"], "SUCCESSFUL", "{r}");
+}
+
+#[tokio::test]
+async fn a_state_of_another_format_or_that_contradicts_itself_is_refused_in_words() {
+    let a = api().await;
+    let good = a.hub.read(|p| p.snapshot(now_ms()));
+    let refused = |change: &dyn Fn(&mut crate::platform::Snapshot)| {
+        let mut s = good.clone();
+        change(&mut s);
+        Platform::restore(Config::default(), s, now_ms()).unwrap_err()
+    };
+    assert!(refused(&|s| s.format = "something else".into()).contains("\"format\""));
+    assert!(refused(&|s| s.version = 99).contains("layout version 99"));
+    assert!(refused(&|s| s.jwt_signing_key.clear()).contains("jwtSigningKey"));
+    assert!(refused(&|s| s.users[0].authority = "ROOT".into()).contains("\"ROOT\""));
+    assert!(refused(&|s| {
+        let d = s.devices[0].clone();
+        s.devices.push(d);
+    })
+    .contains("two devices have the id"));
+    let e = refused(&|s| {
+        let mut d = s.devices[0].clone();
+        d.id = uuid::Uuid::new_v4();
+        d.name = "Copy".into();
+        s.devices.push(d);
+    });
+    assert!(
+        e.contains("\"Copy\" has the access token of another device"),
+        "{e}"
+    );
+    assert!(!e.contains("A1_TEST_TOKEN") && !e.contains("GW"), "{e}");
+}

@@ -8,7 +8,7 @@ use crate::hub::{log, Hub};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::sync::watch;
 use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
 use tokio_tungstenite::tungstenite::http::HeaderValue;
@@ -23,11 +23,34 @@ pub const SUBPROTOCOLS: &[&str] = &["mqtt", "mqttv3.1", "binary"];
 /// bigger than this must span several messages.
 pub const WS_MAX_MESSAGE: usize = 4 * 1024 * 1024;
 
-/// Binds a listener (`port` 0 takes a free port).
+/// Binds a listener (`port` 0 takes a free port) with `SO_REUSEADDR`, so
+/// that an emulator restarted on the same ports binds at once: the
+/// connections the previous run closed first linger in TIME_WAIT on that
+/// port for a minute, and would otherwise make the bind fail with "address
+/// in use". (It never lets two listeners share a port: that would take
+/// `SO_REUSEPORT`.)
 pub async fn bind(addr: &str) -> Result<TcpListener, String> {
-    TcpListener::bind(addr)
-        .await
-        .map_err(|e| format!("cannot listen on {addr}: {e}"))
+    let fail = |e: std::io::Error| format!("cannot listen on {addr}: {e}");
+    let mut last = None;
+    for a in tokio::net::lookup_host(addr).await.map_err(fail)? {
+        let socket = if a.is_ipv4() {
+            TcpSocket::new_v4()
+        } else {
+            TcpSocket::new_v6()
+        };
+        let bound = socket.and_then(|s| {
+            s.set_reuseaddr(true)?;
+            s.bind(a)?;
+            s.listen(1024)
+        });
+        match bound {
+            Ok(listener) => return Ok(listener),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(fail(last.unwrap_or_else(|| {
+        std::io::Error::new(std::io::ErrorKind::NotFound, "the name has no address")
+    })))
 }
 
 /// Which protocol a listener speaks.

@@ -29,15 +29,14 @@ impl Emulator {
     /// Starts the binary on free ports with a gateway `GATEWAY_TOKEN` and
     /// `extra` flags, and waits for its three ready lines (in order).
     pub fn start(extra: &[&str]) -> Emulator {
+        Emulator::start_on(["127.0.0.1:0"; 3], extra)
+    }
+
+    /// As [`Emulator::start`], its listeners on `[mqtt, ws, http]`.
+    pub fn start_on(addresses: [&str; 3], extra: &[&str]) -> Emulator {
+        let [mqtt, ws, http] = addresses;
         let mut child = Command::new(env!("CARGO_BIN_EXE_platform-emulator"))
-            .args([
-                "--mqtt",
-                "127.0.0.1:0",
-                "--ws",
-                "127.0.0.1:0",
-                "--http",
-                "127.0.0.1:0",
-            ])
+            .args(["--mqtt", mqtt, "--ws", ws, "--http", http])
             .args(["--gateway", GATEWAY_TOKEN])
             .args(extra)
             .stdin(Stdio::null())
@@ -121,6 +120,15 @@ impl Emulator {
     /// The process id.
     pub fn pid(&self) -> u32 {
         self.child.id()
+    }
+
+    /// Sends SIGTERM (as `kill` does), as a service manager stops it.
+    pub fn terminate(&self) {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(status.success(), "kill -TERM failed");
     }
 
     /// Waits for the process to exit, returning its status.
