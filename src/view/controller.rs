@@ -566,9 +566,13 @@ impl Controller {
             .into_iter()
             .filter_map(|op| match op {
                 JournalOp::Put { id, topic, payload } => {
-                    let seq = self.next_seq.get();
-                    self.next_seq.set(seq + 1);
-                    let key = record_key(&session, seq);
+                    // A message stored already (folded telemetry changed
+                    // it) keeps its key, so its place in the order.
+                    let key = keys.get(&id).cloned().unwrap_or_else(|| {
+                        let seq = self.next_seq.get();
+                        self.next_seq.set(seq + 1);
+                        record_key(&session, seq)
+                    });
                     keys.insert(id, key.clone());
                     Some(DbOp::Put {
                         key,

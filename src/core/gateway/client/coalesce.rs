@@ -50,16 +50,18 @@ pub(super) struct Folded {
     pub devices: Vec<String>,
     /// Its data points.
     pub points: u64,
-    /// The ids of the messages folded into it, in order (with what had
-    /// been folded into them).
-    pub absorbed: Vec<PublishId>,
+    /// The messages folded into it whole (taken out of the outbox), in
+    /// order.
+    pub whole: Vec<PublishId>,
+    /// The messages it took part of: each keeps the rest, this payload.
+    pub part: Vec<(PublishId, Bytes)>,
 }
 
 /// Fold into the oldest message of `queue` (a gateway telemetry message)
-/// the telemetry messages behind it that fit `budget`, taking them out of
-/// the queue. Returns what it became, if anything was folded, and whether
-/// it is full (a message that did not fit was met: searching again later
-/// would find nothing more).
+/// the telemetry behind it that fits `budget`: whole messages, or the
+/// parts of devices it can take from a message whose other devices stay
+/// there. Returns what it became, if anything was folded, and whether it
+/// is full (searching again later would find no room).
 pub(super) fn fold_front(queue: &mut HeldQueue, budget: Budget) -> (Option<Folded>, bool) {
     let topic = topics::GATEWAY_TELEMETRY;
     let Some(front) = queue.get_mut(0).filter(|f| f.topic == topic) else {
@@ -68,8 +70,9 @@ pub(super) fn fold_front(queue: &mut HeldQueue, budget: Budget) -> (Option<Folde
     let Some(mut folding) = Coalescer::start(&front.payload, budget) else {
         return (None, true);
     };
+    // Devices of what stays behind: nothing of theirs may go ahead of it.
     let mut passed_over: HashSet<String> = HashSet::new();
-    let mut taken = Vec::new();
+    let (mut whole, mut part) = (Vec::new(), Vec::new());
     let mut full = false;
     for index in 1..=SCAN {
         let Some(next) = queue.get_mut(index) else {
@@ -85,35 +88,60 @@ pub(super) fn fold_front(queue: &mut HeldQueue, budget: Budget) -> (Option<Folde
             full = true;
             break;
         }
-        let blocked = devices.iter().any(|d| passed_over.contains(d));
-        if blocked || !folding.has_room_for(devices) || !folding.add(&next.payload) {
-            // Passed over: nothing of its devices goes ahead of it.
-            passed_over.extend(next.devices().iter().cloned());
-            if folding.is_full() {
-                full = true;
-                break;
+        let open = devices
+            .iter()
+            .any(|d| !passed_over.contains(d) && folding.has_room_for(d));
+        let taken = if open {
+            folding.take(&next.payload, &passed_over)
+        } else {
+            Take::Nothing
+        };
+        match taken {
+            Take::Whole => whole.push(index),
+            Take::Part { rest, kept } => {
+                passed_over.extend(kept.iter().cloned());
+                part.push((index, rest, kept));
             }
-            continue;
+            Take::Nothing => passed_over.extend(next.devices().iter().cloned()),
         }
-        taken.push(index);
+        if folding.is_full() {
+            full = true;
+            break;
+        }
     }
-    if taken.is_empty() {
+    if whole.is_empty() && part.is_empty() {
         return (None, full);
     }
-    let absorbed = queue
-        .take_at(&taken)
+    let part = part
         .into_iter()
-        .flat_map(|h| std::iter::once(h.id).chain(h.absorbed))
+        .filter_map(|(index, rest, kept)| queue.keep_rest(index, rest, kept))
         .collect();
+    let whole = queue.take_at(&whole).into_iter().map(|h| h.id).collect();
     let devices = folding.device_names();
     let points = folding.points();
     let folded = Folded {
         payload: folding.finish(),
         devices,
         points,
-        absorbed,
+        whole,
+        part,
     };
     (Some(folded), full)
+}
+
+/// What [`Coalescer::take`] took of a message.
+pub(super) enum Take {
+    /// All of it.
+    Whole,
+    /// Some devices' parts; the others stay in the message.
+    Part {
+        /// The message with the parts left.
+        rest: Bytes,
+        /// Their devices, in order.
+        kept: Vec<String>,
+    },
+    /// Nothing.
+    Nothing,
 }
 
 /// One telemetry entry, serialized.
@@ -195,16 +223,108 @@ impl Coalescer {
         Some(c)
     }
 
-    /// Whether a message naming `devices` could fit by the device budget
-    /// (checked before its payload is read).
-    pub fn has_room_for(&self, devices: &[String]) -> bool {
-        let new = devices
-            .iter()
-            .filter(|d| !self.index.contains_key(*d))
-            .count();
-        self.budget
-            .entries
-            .is_none_or(|max| (self.parts.len() + new) as u64 <= max)
+    /// Whether `device`'s part could be taken by the device budget (it is
+    /// named already, or there is room for one more).
+    pub fn has_room_for(&self, device: &str) -> bool {
+        self.index.contains_key(device)
+            || self
+                .budget
+                .entries
+                .is_none_or(|max| (self.parts.len() as u64) < max)
+    }
+
+    /// Take from the message `payload` the parts of its devices that fit,
+    /// in order, except those of `passed_over` devices (which must keep
+    /// their place) and those a part already left behind (same reason).
+    pub fn take(&mut self, payload: &[u8], passed_over: &HashSet<String>) -> Take {
+        let Some(incoming) = read(payload) else {
+            return Take::Nothing;
+        };
+        let mut kept: Vec<(String, Vec<Entry>)> = Vec::new();
+        let mut taken = 0;
+        for (device, entries, part_points) in incoming {
+            let left_behind = kept.iter().any(|(d, _)| *d == device);
+            if left_behind
+                || passed_over.contains(&device)
+                || !self.fits(&device, &entries, part_points)
+            {
+                kept.push((device, entries));
+                continue;
+            }
+            self.append(device, entries, part_points);
+            taken += 1;
+        }
+        match (taken, kept.is_empty()) {
+            (0, _) => Take::Nothing,
+            (_, true) => Take::Whole,
+            _ => {
+                let devices = kept.iter().map(|(d, _)| d.clone()).collect();
+                let parts: Vec<Part> = kept
+                    .into_iter()
+                    .map(|(device, entries)| Part {
+                        name: serde_json::to_vec(&device).unwrap_or_default(),
+                        device,
+                        entries,
+                    })
+                    .collect();
+                Take::Part {
+                    rest: write(&parts),
+                    kept: devices,
+                }
+            }
+        }
+    }
+
+    /// Whether `device`'s part (`entries`, with `points`) fits.
+    fn fits(&self, device: &str, entries: &[Entry], points: u64) -> bool {
+        if entries.is_empty() {
+            return false;
+        }
+        let (len, devices) = match self.index.get(device) {
+            Some(&i) => {
+                let untimed = entries.iter().any(|e| !e.timed);
+                if untimed || self.parts[i].untimed() {
+                    return false;
+                }
+                (self.len + entries_len(entries), self.parts.len())
+            }
+            None => {
+                let name = serde_json::to_vec(device).map(|n| n.len()).unwrap_or(0);
+                let comma = usize::from(!self.parts.is_empty());
+                (
+                    self.len + name + 1 + 2 + entries_len(entries) - 1 + comma,
+                    self.parts.len() + 1,
+                )
+            }
+        };
+        len <= self.budget.bytes
+            && self
+                .budget
+                .points
+                .is_none_or(|max| self.points + points <= max)
+            && self.budget.entries.is_none_or(|max| devices as u64 <= max)
+    }
+
+    /// Append `device`'s part (checked by [`Coalescer::fits`]).
+    fn append(&mut self, device: String, entries: Vec<Entry>, points: u64) {
+        match self.index.get(&device) {
+            Some(&i) => {
+                self.len += entries_len(&entries);
+                self.parts[i].entries.extend(entries);
+            }
+            None => {
+                let name = serde_json::to_vec(&device).unwrap_or_default();
+                self.len += name.len() + 1 + 2 + entries_len(&entries) - 1
+                    + usize::from(!self.parts.is_empty());
+                self.index.insert(device.clone(), self.parts.len());
+                self.parts.push(Part {
+                    name,
+                    device,
+                    entries,
+                });
+            }
+        }
+        self.points += points;
     }
 
     /// Whether it is as full as the bytes or data points allow (room left
@@ -280,26 +400,32 @@ impl Coalescer {
 
     /// The folded payload.
     pub fn finish(self) -> Bytes {
-        let mut out = Vec::with_capacity(self.len);
-        out.push(b'{');
-        for (i, part) in self.parts.iter().enumerate() {
-            if i > 0 {
+        let out = write(&self.parts);
+        debug_assert_eq!(out.len(), self.len);
+        out
+    }
+}
+
+/// `parts` as the JSON object serde_json would write.
+fn write(parts: &[Part]) -> Bytes {
+    let mut out = Vec::new();
+    out.push(b'{');
+    for (i, part) in parts.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(&part.name);
+        out.extend_from_slice(b":[");
+        for (j, entry) in part.entries.iter().enumerate() {
+            if j > 0 {
                 out.push(b',');
             }
-            out.extend_from_slice(&part.name);
-            out.extend_from_slice(b":[");
-            for (j, entry) in part.entries.iter().enumerate() {
-                if j > 0 {
-                    out.push(b',');
-                }
-                out.extend_from_slice(&entry.json);
-            }
-            out.push(b']');
+            out.extend_from_slice(&entry.json);
         }
-        out.push(b'}');
-        debug_assert_eq!(out.len(), self.len);
-        Bytes::from(out)
+        out.push(b']');
     }
+    out.push(b'}');
+    Bytes::from(out)
 }
 
 #[cfg(test)]
@@ -434,7 +560,8 @@ mod tests {
         let (folded, full) = fold_front(&mut q, two);
         let folded = folded.unwrap();
         assert!(!full, "more of A and B may come");
-        assert_eq!(folded.absorbed, [PublishId(3), PublishId(5)]);
+        assert_eq!(folded.whole, [PublishId(3), PublishId(5)]);
+        assert!(folded.part.is_empty());
         assert_eq!(folded.devices, ["A", "B"]);
         assert_eq!(
             serde_json::from_slice::<Value>(&folded.payload).unwrap(),
@@ -444,13 +571,11 @@ mod tests {
     }
 
     #[test]
-    fn a_device_of_a_message_passed_over_never_goes_ahead_of_it() {
+    fn a_message_with_more_devices_than_room_gives_the_parts_that_fit() {
         let mut q = queue(&[
             (TELEMETRY, json!({"A": t(1)})),
-            // Does not fit two devices with A: passed over.
             (TELEMETRY, json!({"B": t(1), "C": t(1)})),
             (TELEMETRY, json!({"A": t(2)})),
-            // B must not overtake B's first entry.
             (TELEMETRY, json!({"B": t(2)})),
         ]);
         let two = Budget {
@@ -459,7 +584,40 @@ mod tests {
             entries: Some(2),
         };
         let (folded, _) = fold_front(&mut q, two);
-        assert_eq!(folded.unwrap().absorbed, [PublishId(3)]);
+        let folded = folded.unwrap();
+        // B's part of the second message, then both of A's and B's later.
+        assert_eq!(folded.whole, [PublishId(3), PublishId(4)]);
+        assert_eq!(folded.part.len(), 1);
+        assert_eq!(folded.part[0].0, PublishId(2));
+        assert_eq!(
+            serde_json::from_slice::<Value>(&folded.part[0].1).unwrap(),
+            json!({"C": t(1)})
+        );
+        assert_eq!(
+            serde_json::from_slice::<Value>(&folded.payload).unwrap(),
+            json!({"A": [t(1)[0], t(2)[0]], "B": [t(1)[0], t(2)[0]]})
+        );
+        assert_eq!(q.len(), 2, "the front and C's rest");
+    }
+
+    #[test]
+    fn a_device_of_a_part_left_behind_never_goes_ahead_of_it() {
+        let mut q = queue(&[
+            (TELEMETRY, json!({"A": t(1)})),
+            // C does not fit beside A and B: its part stays.
+            (TELEMETRY, json!({"B": t(1), "C": t(1)})),
+            // So C's next entry must not overtake it.
+            (TELEMETRY, json!({"C": t(2)})),
+        ]);
+        let two = Budget {
+            bytes: 65_536,
+            points: None,
+            entries: Some(2),
+        };
+        let (folded, _) = fold_front(&mut q, two);
+        let folded = folded.unwrap();
+        assert!(folded.whole.is_empty());
+        assert_eq!(folded.part.len(), 1);
         assert_eq!(q.len(), 3);
     }
 

@@ -34,33 +34,23 @@ impl Gateway {
             }
             Event::Acked(id) => {
                 self.journal.delete(id);
-                self.events.push_back(GatewayEvent::Session(event));
+                // The calls it carried (folded telemetry) are told under
+                // their own ids, each once all of its data is done.
+                for done in self.ledger.settle(id, &event) {
+                    self.events.push_back(GatewayEvent::Session(done));
+                }
                 if let Some(device) = self.connects.remove(&id) {
                     if self.model.devices_mut().mark_connected(&device) {
                         self.events
                             .push_back(GatewayEvent::DeviceRegistered { device });
                     }
                 }
-                for folded in self.folded.remove(&id).unwrap_or_default() {
-                    self.journal.delete(folded);
-                    self.events
-                        .push_back(GatewayEvent::Session(Event::Acked(folded)));
-                }
             }
             Event::AckTimedOut { id, .. } | Event::Rejected { id, .. } => {
                 self.journal.delete(id);
                 self.connects.remove(&id);
-                // The messages folded into it share its fate, each told
-                // under its own id.
-                let folded = self.folded.remove(&id).unwrap_or_default();
-                self.events.push_back(GatewayEvent::Session(event.clone()));
-                for folded in folded {
-                    self.journal.delete(folded);
-                    let mut same = event.clone();
-                    if let Event::AckTimedOut { id, .. } | Event::Rejected { id, .. } = &mut same {
-                        *id = folded;
-                    }
-                    self.events.push_back(GatewayEvent::Session(same));
+                for done in self.ledger.settle(id, &event) {
+                    self.events.push_back(GatewayEvent::Session(done));
                 }
             }
             Event::Subscribed { ref results, .. } => {
@@ -163,18 +153,11 @@ impl Gateway {
                 break;
             }
             let Some(Held {
-                id,
-                topic,
-                payload,
-                absorbed,
-                ..
+                id, topic, payload, ..
             }) = self.offline.pop_front()
             else {
                 break;
             };
-            if !absorbed.is_empty() {
-                self.folded.insert(id, absorbed);
-            }
             self.pacer.take(now, class);
             match self
                 .session
@@ -213,9 +196,20 @@ impl Gateway {
         if full {
             self.mark_front_coalesced();
         }
-        let Some(folded) = folded else {
+        let (Some(folded), Some(front)) = (folded, self.offline.front().map(|f| f.id)) else {
             return;
         };
+        // The outbox's journal follows: the front now holds what it took,
+        // a message taken whole is gone, one taken in part keeps the rest.
+        self.journal.put(front, topic, &folded.payload);
+        for id in folded.whole {
+            self.ledger.carry_whole(front, id);
+            self.journal.delete(id);
+        }
+        for (id, rest) in folded.part {
+            self.ledger.carry_part(front, id);
+            self.journal.put(id, topic, &rest);
+        }
         let class = if self.pacer.counts(Scope::Gateway) {
             Class {
                 scope: Scope::Gateway,
@@ -227,7 +221,7 @@ impl Gateway {
             Class::counted(topic, &[], false)
         };
         self.offline
-            .refill_front(folded.payload, class, folded.devices, folded.absorbed);
+            .refill_front(folded.payload, class, folded.devices);
     }
 
     /// Nothing more is folded into the front of the outbox.

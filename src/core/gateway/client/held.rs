@@ -28,12 +28,9 @@ pub(super) struct Held {
     pub payload: Bytes,
     /// What it takes from the rate limits, once counted.
     pub class: Option<Class>,
-    /// Whether it is full: the next message behind it could not be folded
-    /// into it, so it is not read again.
+    /// Whether it is full: nothing more can be folded into it, so the
+    /// outbox is not searched for it again.
     pub coalesced: bool,
-    /// The publish ids of the messages folded into it: its acknowledgement
-    /// is theirs too.
-    pub absorbed: Vec<PublishId>,
     /// The devices a gateway telemetry message names, once read (for
     /// folding); an empty list if the payload is not a JSON object.
     pub devices: Option<Vec<String>>,
@@ -48,7 +45,6 @@ impl Held {
             payload,
             class,
             coalesced: false,
-            absorbed: Vec::new(),
             devices: None,
         }
     }
@@ -136,22 +132,31 @@ impl HeldQueue {
         taken
     }
 
-    /// Give the oldest a new (folded) payload, class and devices, and the
-    /// ids of the messages folded into it.
-    pub fn refill_front(
-        &mut self,
-        payload: Bytes,
-        class: Class,
-        devices: Vec<String>,
-        absorbed: Vec<PublishId>,
-    ) {
+    /// Give the oldest a new (folded) payload, class and devices.
+    pub fn refill_front(&mut self, payload: Bytes, class: Class, devices: Vec<String>) {
         if let Some(front) = self.items.front_mut() {
             self.bytes = self.bytes - front.payload.len() + payload.len();
             front.payload = payload;
             front.class = Some(class);
             front.devices = Some(devices);
-            front.absorbed.extend(absorbed);
         }
+    }
+
+    /// The message at `index` keeps only `rest` (naming `devices`), the
+    /// rest having been folded into the oldest. Returns its id and new
+    /// payload.
+    pub fn keep_rest(
+        &mut self,
+        index: usize,
+        rest: Bytes,
+        devices: Vec<String>,
+    ) -> Option<(PublishId, Bytes)> {
+        let held = self.items.get_mut(index)?;
+        self.bytes = self.bytes - held.payload.len() + rest.len();
+        held.payload = rest.clone();
+        held.class = None;
+        held.devices = Some(devices);
+        Some((held.id, rest))
     }
 
     /// Take the oldest.

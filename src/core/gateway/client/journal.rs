@@ -17,7 +17,8 @@ use crate::core::mqtt::PublishId;
 /// One change to the durable outbox.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum JournalOp {
-    /// An uplink waits: keep it.
+    /// An uplink waits: keep it (again under the same id: it changed, as
+    /// when waiting telemetry is folded into it; it keeps its place).
     Put {
         /// Its publish id in this page.
         id: PublishId,

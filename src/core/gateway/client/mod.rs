@@ -27,6 +27,7 @@ pub mod error;
 pub mod events;
 mod held;
 pub mod journal;
+mod ledger;
 mod restored;
 mod split;
 
@@ -51,6 +52,7 @@ use held::{Held, HeldQueue};
 pub use held::{OFFLINE_QUEUE_BYTES, OFFLINE_QUEUE_LIMIT};
 use journal::Journal;
 pub use journal::JournalOp;
+use ledger::Ledger;
 
 /// A ThingsBoard gateway over one MQTT session. Sans-IO: it never reads a
 /// clock nor touches a socket.
@@ -75,9 +77,9 @@ pub struct Gateway {
     journal: Journal,
     /// Messages a full outbox dropped, oldest first.
     outbox_dropped: u64,
-    /// For each folded message in flight, the publish ids folded into it
-    /// (acknowledged, rejected or given up on with it).
-    folded: HashMap<PublishId, Vec<PublishId>>,
+    /// Which calls' data each message carries besides its own, once
+    /// waiting telemetry was folded (their outcomes follow its).
+    ledger: Ledger,
     /// Whether a bridged broker sends our own publishes back (then they are
     /// recognised and ignored); off for a relay or ThingsBoard itself.
     bridged: bool,
@@ -113,7 +115,7 @@ impl Gateway {
             limits_wait: None,
             journal: Journal::default(),
             outbox_dropped: 0,
-            folded: HashMap::new(),
+            ledger: Ledger::default(),
             bridged: false,
             bridge_up: None,
             asked: (options_inflight, options_packet),
@@ -245,10 +247,8 @@ impl Gateway {
         }
         let mut count = 0;
         for h in &dropped {
-            for id in std::iter::once(h.id).chain(h.absorbed.iter().copied()) {
-                self.journal.delete(id);
-                count += 1;
-            }
+            self.journal.delete(h.id);
+            count += self.ledger.drop_message(h.id).len() as u64;
         }
         self.outbox_dropped += count;
         self.events.push_back(GatewayEvent::OutboxDropped {
