@@ -126,6 +126,28 @@ async function platformHolds(tb, ticks) {
   return { total: counts.reduce((a, b) => a + b, 0), wrong };
 }
 
+/**
+ * The end of a run of `messages` messages: the summary `s` says all were
+ * sent and acknowledged once, nothing refused; every device's row shows its
+ * share; the platform holds every point once, with distinct timestamps.
+ * Returns the number of points the platform holds.
+ */
+async function everyPointOnce(page, tb, s, messages) {
+  assert.deepEqual([s.sent.messages, s.sent.points], [messages, messages * KEYS.length], 'what the run sent');
+  assert.deepEqual(s.acked, s.sent, 'every publish acknowledged once');
+  assert.deepEqual([s.rejected.points, s.timedOut.points, s.unanswered.points, s.refusedMessages], [0, 0, 0, 0]);
+
+  const ticks = messages / DEVICES;
+  const counts = await deviceCounts(page);
+  const off = NAMES.filter((n) => counts.get(n) !== ticks);
+  assert.deepEqual(off.slice(0, 5).map((n) => `${n}: ${counts.get(n)}`), [], `${off.length} devices do not show ${ticks} telemetry messages`);
+
+  const { total, wrong } = await platformHolds(tb, ticks);
+  assert.deepEqual(wrong.slice(0, 10), [], `${wrong.length} series differ from ${ticks} points with distinct timestamps`);
+  assert.equal(total, s.sent.points, 'the platform holds every point sent, once');
+  return total;
+}
+
 /** Record every text the status bar shows (a MutationObserver in the page), read with `statusTexts`. */
 async function recordStatus(page) {
   await page.evaluate(() => {
@@ -190,18 +212,7 @@ test('with low limits (telemetry messages 10:1, data points 200:1), 1,000 device
       assert.deepEqual(rateErrors.slice(0, 3).map((e) => `${e.problem} → ${e.action}`), [], `${rateErrors.length} messages refused for rate`);
       assert.deepEqual((await sessionsOf(emulator, GATEWAY)).map((x) => x.session), [first.session], 'one continuous session');
       assert.equal(opened(emulator, GATEWAY), 1, 'no reconnect happened');
-      assert.deepEqual([s.sent.messages, s.sent.points], [messages, messages * KEYS.length], 'what the run sent');
-      assert.deepEqual(s.acked, s.sent, 'every publish acknowledged');
-      assert.deepEqual([s.rejected.points, s.timedOut.points, s.unanswered.points, s.refusedMessages], [0, 0, 0, 0]);
-
-      const ticks = messages / DEVICES;
-      const counts = await deviceCounts(page);
-      const off = NAMES.filter((n) => counts.get(n) !== ticks);
-      assert.deepEqual(off.slice(0, 5).map((n) => `${n}: ${counts.get(n)}`), [], `${off.length} devices do not show ${ticks} telemetry messages`);
-
-      const { total, wrong } = await platformHolds(tb, ticks);
-      assert.deepEqual(wrong.slice(0, 10), [], `${wrong.length} series differ from ${ticks} points with distinct timestamps`);
-      assert.equal(total, s.acked.points, 'the platform holds exactly what was acknowledged');
+      const total = await everyPointOnce(page, tb, s, messages);
       assert.ok(sawRate > 0, 'the status bar showed "rate limit NN %" during the run');
       console.log(`# low limits ${LIMITS}: ${s.sent.messages} messages / ${total} points stored once each in ${runSecs} s `
         + `(${s.sent.publishes} publishes, PUBACK p50/p99 ${s.latencyMs.p50}/${s.latencyMs.p99} ms, held by limits ${s.limitWaitMs} ms); `
@@ -313,18 +324,7 @@ test('the emulator process is stopped and started again 10 times during a 1,000-
     assert.equal(cycles, plan.length, `the status bar went from "Reconnecting" to "Connected" ${cycles} times: ${JSON.stringify(texts.slice(-6))}`);
     assert.equal(last.subDevices.length, DEVICES);
 
-    assert.deepEqual([s.sent.messages, s.sent.points], [messages, messages * KEYS.length], 'what the run sent');
-    assert.deepEqual(s.acked, s.sent, 'every publish acknowledged once');
-    assert.deepEqual([s.rejected.points, s.timedOut.points, s.unanswered.points, s.refusedMessages], [0, 0, 0, 0]);
-
-    const ticks = messages / DEVICES;
-    const counts = await deviceCounts(page);
-    const off = NAMES.filter((n) => counts.get(n) !== ticks);
-    assert.deepEqual(off.slice(0, 5).map((n) => `${n}: ${counts.get(n)}`), [], `${off.length} devices do not show ${ticks} telemetry messages`);
-
-    const { total, wrong } = await platformHolds(tb, ticks);
-    assert.deepEqual(wrong.slice(0, 10), [], `${wrong.length} series differ from ${ticks} points with distinct timestamps`);
-    assert.equal(total, s.sent.points, 'the platform holds every point sent, once');
+    const total = await everyPointOnce(page, tb, s, messages);
     const errors = await tb.errors();
     console.log(`# restarts: ${s.sent.messages} messages / ${total} points stored once each; ${s.sent.publishes} publishes; `
       + `PUBACK p50/p99 ${s.latencyMs.p50}/${s.latencyMs.p99} ms; max outbox ${s.maxOutbox}; run ${Math.round(s.durationMs / 1000)} s; `

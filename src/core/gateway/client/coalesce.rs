@@ -542,6 +542,15 @@ mod tests {
 
     const TELEMETRY: &str = "v1/gateway/telemetry";
 
+    /// Room for two devices a message.
+    fn two_devices() -> Budget {
+        Budget {
+            bytes: 65_536,
+            points: None,
+            entries: Some(2),
+        }
+    }
+
     #[test]
     fn the_same_devices_a_tick_later_are_found_past_the_others_and_folded() {
         // Ticks over 4 devices, cut two devices a message.
@@ -552,12 +561,7 @@ mod tests {
             (TELEMETRY, json!({"C": t(2), "D": t(2)})),
             (TELEMETRY, json!({"A": t(3), "B": t(3)})),
         ]);
-        let two = Budget {
-            bytes: 65_536,
-            points: None,
-            entries: Some(2),
-        };
-        let (folded, full) = fold_front(&mut q, two);
+        let (folded, full) = fold_front(&mut q, two_devices());
         let folded = folded.unwrap();
         assert!(!full, "more of A and B may come");
         assert_eq!(folded.whole, [PublishId(3), PublishId(5)]);
@@ -578,12 +582,7 @@ mod tests {
             (TELEMETRY, json!({"A": t(2)})),
             (TELEMETRY, json!({"B": t(2)})),
         ]);
-        let two = Budget {
-            bytes: 65_536,
-            points: None,
-            entries: Some(2),
-        };
-        let (folded, _) = fold_front(&mut q, two);
+        let (folded, _) = fold_front(&mut q, two_devices());
         let folded = folded.unwrap();
         // B's part of the second message, then both of A's and B's later.
         assert_eq!(folded.whole, [PublishId(3), PublishId(4)]);
@@ -609,12 +608,7 @@ mod tests {
             // So C's next entry must not overtake it.
             (TELEMETRY, json!({"C": t(2)})),
         ]);
-        let two = Budget {
-            bytes: 65_536,
-            points: None,
-            entries: Some(2),
-        };
-        let (folded, _) = fold_front(&mut q, two);
+        let (folded, _) = fold_front(&mut q, two_devices());
         let folded = folded.unwrap();
         assert!(folded.whole.is_empty());
         assert_eq!(folded.part.len(), 1);

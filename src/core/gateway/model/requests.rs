@@ -94,20 +94,7 @@ impl PendingRequests {
     /// Start a request sent at `now`; returns its new id.
     pub fn start(&mut self, now: Millis, kind: RequestKind) -> u32 {
         let id = self.allocate_id();
-        let timeout = match kind {
-            RequestKind::OwnRpcCall { .. } => self.call_timeout_ms,
-            _ => self.attribute_timeout_ms,
-        };
-        self.pending.insert(
-            id,
-            PendingRequest {
-                id,
-                kind,
-                sent_at: now,
-                deadline: now.after_ms(timeout),
-            },
-        );
-        id
+        self.wait(now, id, kind)
     }
 
     /// Wait again, from `now`, for the answer to a request an earlier page
@@ -120,6 +107,11 @@ impl PendingRequests {
         } else {
             self.allocate_id()
         };
+        self.wait(now, id, kind)
+    }
+
+    /// Wait for the answer to `id` from `now`, until its kind's timeout.
+    fn wait(&mut self, now: Millis, id: u32, kind: RequestKind) -> u32 {
         let timeout = match kind {
             RequestKind::OwnRpcCall { .. } => self.call_timeout_ms,
             _ => self.attribute_timeout_ms,

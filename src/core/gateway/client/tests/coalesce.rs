@@ -4,7 +4,7 @@
 
 use serde_json::{json, Value};
 
-use super::harness::Harness;
+use super::harness::{acked, Harness};
 use crate::core::gateway::client::JournalOp;
 use crate::core::gateway::codec::TelemetryEntry;
 use crate::core::gateway::GatewayEvent;
@@ -14,14 +14,28 @@ fn timed(ts: u64, v: Value) -> TelemetryEntry {
     TelemetryEntry::timed(ts, v.as_object().unwrap().clone())
 }
 
-fn acked(events: &[GatewayEvent]) -> Vec<PublishId> {
-    events
-        .iter()
-        .filter_map(|e| match e {
-            GatewayEvent::Session(Event::Acked(id)) => Some(*id),
-            _ => None,
-        })
-        .collect()
+/// Gateway rate limits of 10 telemetry messages a second, nothing else.
+fn ten_telemetry_messages_a_second() -> Value {
+    json!({"maxPayloadSize": 65536, "maxInflightMessages": 100,
+        "rateLimits": {"messages": null, "telemetryMessages": null, "telemetryDataPoints": null},
+        "gatewayRateLimits": {"messages": null, "telemetryMessages": "10:1", "telemetryDataPoints": null}})
+}
+
+/// A gateway (durable or not) under [`ten_telemetry_messages_a_second`]
+/// with 20 devices registered, and their names.
+fn fleet(durable: bool) -> (Harness, Vec<String>) {
+    let mut h = Harness::new();
+    h.gw.set_durable(durable);
+    h.limits = Some(ten_telemetry_messages_a_second());
+    h.open();
+    let devices: Vec<String> = (1..=20).map(|n| format!("Meter-{n}")).collect();
+    for d in &devices {
+        h.gw.connect_device(h.now, d, None).unwrap();
+    }
+    h.advance(5_000);
+    h.take_published();
+    h.take_events();
+    (h, devices)
 }
 
 #[test]
@@ -115,9 +129,7 @@ fn untimed_entries_of_one_device_are_not_folded_together() {
 #[test]
 fn telemetry_waiting_on_the_message_rate_is_folded_and_arrives_sooner() {
     let mut h = Harness::new();
-    h.limits = Some(json!({"maxPayloadSize": 65536, "maxInflightMessages": 100,
-        "rateLimits": {"messages": null, "telemetryMessages": null, "telemetryDataPoints": null},
-        "gatewayRateLimits": {"messages": null, "telemetryMessages": "10:1", "telemetryDataPoints": null}}));
+    h.limits = Some(ten_telemetry_messages_a_second());
     h.open();
     h.take_published();
     h.take_events();
@@ -163,18 +175,7 @@ fn a_simulated_fleet_over_the_message_rate_keeps_up_with_every_entry_once_and_in
     // 20 devices ticked every 200 ms: 100 device entries a second offered,
     // against 10 telemetry messages a second (8 at 80 %), each device entry
     // of a gateway message counting as one.
-    let mut h = Harness::new();
-    h.limits = Some(json!({"maxPayloadSize": 65536, "maxInflightMessages": 100,
-        "rateLimits": {"messages": null, "telemetryMessages": null, "telemetryDataPoints": null},
-        "gatewayRateLimits": {"messages": null, "telemetryMessages": "10:1", "telemetryDataPoints": null}}));
-    h.open();
-    let devices: Vec<String> = (1..=20).map(|n| format!("Meter-{n}")).collect();
-    for d in &devices {
-        h.gw.connect_device(h.now, d, None).unwrap();
-    }
-    h.advance(5_000);
-    h.take_published();
-    h.take_events();
+    let (mut h, devices) = fleet(false);
     let mut sent = Vec::new();
     for tick in 0..50u64 {
         let batch: Vec<(&str, Vec<TelemetryEntry>)> = devices
@@ -245,19 +246,7 @@ fn ticks_cut_differently_each_time_still_fold_and_the_durable_outbox_always_hold
     // As the page's simulator does: each tick goes in chunks whose sizes
     // vary (they follow the measured cost), so the messages behind the
     // front name other device groups each tick.
-    let mut h = Harness::new();
-    h.gw.set_durable(true);
-    h.limits = Some(json!({"maxPayloadSize": 65536, "maxInflightMessages": 100,
-        "rateLimits": {"messages": null, "telemetryMessages": null, "telemetryDataPoints": null},
-        "gatewayRateLimits": {"messages": null, "telemetryMessages": "10:1", "telemetryDataPoints": null}}));
-    h.open();
-    let devices: Vec<String> = (1..=20).map(|n| format!("Meter-{n}")).collect();
-    for d in &devices {
-        h.gw.connect_device(h.now, d, None).unwrap();
-    }
-    h.advance(5_000);
-    h.take_published();
-    h.take_events();
+    let (mut h, devices) = fleet(true);
     // The durable outbox, as the shell keeps it, and what the server has.
     let mut stored: HashMap<PublishId, Value> = HashMap::new();
     let mut at_server: Vec<(String, u64)> = Vec::new();

@@ -246,6 +246,17 @@ fn echo_matches(filter: &str, topic: &str) -> bool {
     }
 }
 
+/// The publish ids acknowledged among `events`, in order.
+pub fn acked(events: &[GatewayEvent]) -> Vec<crate::core::mqtt::PublishId> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            GatewayEvent::Session(crate::core::mqtt::Event::Acked(id)) => Some(*id),
+            _ => None,
+        })
+        .collect()
+}
+
 /// The subscriptions in a SUBSCRIBE, as (filter, qos).
 pub fn subscribed(packets: &[Packet]) -> Vec<Vec<(String, QoS)>> {
     packets

@@ -6,11 +6,10 @@
 use mqttbytes::v4::Packet;
 use serde_json::{json, Value};
 
-use super::harness::Harness;
+use super::harness::{acked, Harness};
 use crate::core::gateway::client::{OFFLINE_QUEUE_BYTES, OFFLINE_QUEUE_LIMIT};
 use crate::core::gateway::codec::{AttributeScope, TelemetryEntry};
 use crate::core::gateway::GatewayEvent;
-use crate::core::mqtt::Event;
 
 fn flat(v: serde_json::Value) -> TelemetryEntry {
     TelemetryEntry::flat(v.as_object().unwrap().clone())
@@ -30,11 +29,12 @@ fn transcript(packets: &[Packet]) -> Vec<String> {
         .collect()
 }
 
-fn acked(events: &[GatewayEvent]) -> Vec<crate::core::mqtt::PublishId> {
-    events
-        .iter()
+/// The ids of the requests restored, as their events said.
+fn restored_ids(h: &mut Harness) -> Vec<u32> {
+    h.gateway_events()
+        .into_iter()
         .filter_map(|e| match e {
-            GatewayEvent::Session(Event::Acked(id)) => Some(*id),
+            GatewayEvent::RequestRestored { id, .. } => Some(id),
             _ => None,
         })
         .collect()
@@ -324,14 +324,7 @@ fn requests_kept_across_a_reload_wait_for_their_answers_again() {
     let mut h = Harness::new();
     h.gw.connect_device(h.now, "A", None).unwrap();
     h.gw.restore(kept);
-    let restored: Vec<u32> = h
-        .gateway_events()
-        .into_iter()
-        .filter_map(|e| match e {
-            GatewayEvent::RequestRestored { id, .. } => Some(id),
-            _ => None,
-        })
-        .collect();
+    let restored = restored_ids(&mut h);
     assert_eq!(restored, [1, 2], "under the ids they were sent with");
     h.open();
     let published = h.take_published();
@@ -373,14 +366,7 @@ fn a_kept_request_whose_id_this_page_uses_already_is_sent_under_a_new_one() {
         h.gw.request_attributes(h.now, "A", AttributeScope::Client, &["k"]);
     assert_eq!(own, Ok(1));
     h.gw.restore(kept);
-    let restored: Vec<u32> = h
-        .gateway_events()
-        .into_iter()
-        .filter_map(|e| match e {
-            GatewayEvent::RequestRestored { id, .. } => Some(id),
-            _ => None,
-        })
-        .collect();
+    let restored = restored_ids(&mut h);
     assert_eq!(restored, [2, 3]);
     h.open();
     let published = h.take_published();
