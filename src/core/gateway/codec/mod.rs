@@ -26,4 +26,4 @@ pub use downlink::{
 pub use echo::EchoTracker;
 pub use error::CodecError;
 pub use topics::Topic;
-pub use uplink::{Encoded, Uplink, UPLINK_QOS};
+pub use uplink::{gateway_telemetry_parts, Encoded, Item, Part, Uplink, UPLINK_QOS};
