@@ -5,7 +5,7 @@
 //! browser).
 //!
 //! Ours: the load-test engine ([`Run`]) generates each 100 ms tick (1,000
-//! messages of 80 data points), `Gateway::send_telemetry_counted` encodes,
+//! messages of 80 data points), `Gateway::send_telemetry_batch` encodes,
 //! splits and publishes it, the session's bytes are taken with
 //! `poll_transmit`, every PUBLISH is acknowledged and each acknowledgement
 //! handed back to the run, as the controller does. Peer: the floor, the
@@ -161,7 +161,7 @@ pub fn ours(ticks: u64) -> Tally {
             }
             Some(Action::Send(batch)) => {
                 let sent = gw
-                    .send_telemetry_counted(now, &batch)
+                    .send_telemetry_batch(now, &batch)
                     .expect("the batch is sent");
                 run.on_sent(now, &sent);
             }

@@ -12,7 +12,7 @@ use super::split::{self, Cut};
 use super::{Gateway, GatewayError, Held};
 use crate::core::gateway::codec::{
     gateway_telemetry_parts, topics, AttributeScope, Attributes, ClaimRequest, CodecError, Encoded,
-    Part, TelemetryEntry, Uplink, UPLINK_QOS,
+    Part, TelemetryBatch, TelemetryEntry, Uplink, UPLINK_QOS,
 };
 use crate::core::gateway::limits::Class;
 use crate::core::gateway::model::{ModelError, RequestKind, Traffic};
@@ -346,6 +346,30 @@ impl Gateway {
         batch: &[(S, Vec<TelemetryEntry>)],
     ) -> Result<Vec<SentTelemetry>, GatewayError> {
         self.publish_telemetry(now, batch)
+    }
+
+    /// [`Gateway::send_telemetry_counted`] for a batch already written as
+    /// JSON ([`TelemetryBatch`]): the same messages, split and counted the
+    /// same way, without a map of values per entry. Unknown devices are
+    /// registered; renames are followed: two devices of the batch that are
+    /// one have their entries merged device by device (the later device's
+    /// after the earlier's, each in order), where a map batch would merge
+    /// them in batch order.
+    pub fn send_telemetry_batch(
+        &mut self,
+        now: Millis,
+        batch: &TelemetryBatch,
+    ) -> Result<Vec<SentTelemetry>, GatewayError> {
+        self.now = now;
+        let names = batch
+            .devices()
+            .map(|(name, _)| self.model.devices().resolve(name))
+            .collect::<Result<Vec<_>, _>>()?;
+        let topic = topics::GATEWAY_TELEMETRY;
+        let parts = batch
+            .parts(&names)
+            .map_err(|reason| GatewayError::from(CodecError::new(topic, reason)))?;
+        self.publish_parts(now, topic, &parts, Cut::Elements, Traffic::Telemetry)
     }
 
     /// Publish client attributes for many devices on

@@ -176,7 +176,7 @@ pub(super) fn parts_of(body: &Map<String, Value>, cut: Cut) -> Vec<Part<'_>> {
             }
             Part {
                 device,
-                json,
+                json: json.into(),
                 items,
                 array: part.is_array(),
                 entries: part.as_array().map_or(1, |a| a.len() as u64),

@@ -2,6 +2,7 @@
 //! them is published at [`UPLINK_QOS`] (QoS 1: ThingsBoard mishandles QoS 0 on
 //! gateway topics and has no QoS 2).
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use bytes::Bytes;
@@ -332,7 +333,7 @@ pub struct Part<'a> {
     /// The device's name (its key in the message).
     pub device: &'a str,
     /// The part as JSON, exactly as `serde_json` writes it.
-    pub json: Vec<u8>,
+    pub json: Cow<'a, [u8]>,
     /// The items the part may be cut between (an array's elements or an
     /// object's members; empty if it may not be cut), in order.
     pub items: Vec<Item>,
@@ -381,7 +382,7 @@ where
         let at = *index.entry(device).or_insert_with(|| {
             parts.push(Part {
                 device,
-                json: vec![b'['],
+                json: Cow::Owned(vec![b'[']),
                 items: Vec::new(),
                 array: true,
                 entries: 0,
@@ -390,17 +391,18 @@ where
             parts.len() - 1
         });
         let part = &mut parts[at];
+        let json = part.json.to_mut();
         for (i, e) in entries.iter().enumerate() {
             check_entry(e, || format!("entry {i} of {device:?}"), true)?;
             if !part.items.is_empty() {
-                part.json.push(b',');
+                json.push(b',');
             }
-            write_entry(&mut part.json, e);
+            write_entry(json, e);
             // A timed entry's points are its values; a flat one's, its
             // keys (none is `metadata`, refused above).
             let points = e.values().len() as u64;
             part.items.push(Item {
-                end: part.json.len(),
+                end: json.len(),
                 points,
             });
             part.entries += 1;
@@ -408,7 +410,7 @@ where
         }
     }
     for part in &mut parts {
-        part.json.push(b']');
+        part.json.to_mut().push(b']');
     }
     Ok(parts)
 }

@@ -22,10 +22,12 @@ use super::harness::Harness;
 use crate::console::loadtest::generator::Context;
 use crate::console::loadtest::rng::Rng;
 use crate::console::loadtest::Template;
+use crate::core::gateway::client::SentTelemetry;
 use crate::core::gateway::codec::{
-    gateway_telemetry_parts, Attributes, ClaimRequest, TelemetryEntry, Uplink,
+    gateway_telemetry_parts, Attributes, ClaimRequest, TelemetryBatch, TelemetryEntry, Uplink,
 };
 use crate::core::gateway::limits::entry_points;
+use crate::core::mqtt::{ConnectOptions, Credentials, Protocol};
 
 /// A message of the old split: its payload and devices.
 #[derive(Debug, Clone, PartialEq)]
@@ -288,6 +290,195 @@ fn a_tick_through_the_gateway_is_published_as_the_old_way_split_it_and_counted_a
     let counts: Vec<(u64, u64)> = sent.iter().map(|s| (s.entries, s.points)).collect();
     let old_counts: Vec<(u64, u64)> = old_payloads.iter().map(|p| old_count(p)).collect();
     assert_eq!(counts, old_counts);
+}
+
+/// A connected gateway whose session has `max_packet_size` = `max`.
+fn connected_with_max(max: usize) -> Harness {
+    let mut h = Harness::new();
+    let mut options = ConnectOptions::new("gw", Credentials::AccessToken("token".into()));
+    options.protocol = Protocol::V311;
+    options.max_packet_size = max;
+    options.max_inflight = u16::MAX;
+    h.gw.set_options(options);
+    h.limits = Some(json!({}));
+    h.open();
+    h.take_published();
+    h.take_events();
+    h
+}
+
+/// Every telemetry payload the gateway published since the last call.
+fn telemetry_payloads(h: &mut Harness) -> Vec<Bytes> {
+    h.take_events();
+    std::mem::take(&mut h.sent)
+        .into_iter()
+        .filter_map(|p| match p {
+            Packet::Publish(p) if p.topic == "v1/gateway/telemetry" => Some(p.payload),
+            _ => None,
+        })
+        .collect()
+}
+
+/// `messages` messages of `template` for `devices` devices in turn (so a
+/// device has several entries once `messages` > `devices`), generated the
+/// map way and the batch way from the same seed.
+fn both_ways(
+    template: &Template,
+    devices: usize,
+    messages: usize,
+) -> (Vec<(String, Vec<TelemetryEntry>)>, TelemetryBatch) {
+    let names: Vec<String> = (0..devices).map(|i| format!("Meter-{}", i + 1)).collect();
+    let (mut a, mut b) = (
+        template.compile(devices).unwrap(),
+        template.compile(devices).unwrap(),
+    );
+    let (mut rng_a, mut rng_b) = (Rng::new(5), Rng::new(5));
+    let mut map_way: Vec<(String, Vec<TelemetryEntry>)> = Vec::new();
+    let mut batch = TelemetryBatch::new();
+    for j in 0..messages {
+        let i = j % devices;
+        let ts = 1_767_225_600_000 + j as u64 * 3;
+        let ctx = Context {
+            device: &names[i],
+            n: (j / devices) as u64,
+            ts,
+        };
+        let values = a.next(i, &ctx, &mut rng_a);
+        match map_way.iter_mut().find(|(d, _)| *d == names[i]) {
+            Some((_, entries)) => entries.push(TelemetryEntry::timed(ts, values)),
+            None => map_way.push((names[i].clone(), vec![TelemetryEntry::timed(ts, values)])),
+        }
+        batch.timed(&names[i], ts, |v| b.write(i, &ctx, &mut rng_b, v));
+    }
+    (map_way, batch)
+}
+
+#[test]
+fn every_template_written_as_a_batch_is_published_and_counted_as_its_map_of_values() {
+    let templates = [
+        Template::SmartMeter,
+        Template::SmartTracker,
+        Template::RandomWalk {
+            keys: (0..80).map(|i| format!("k{i}")).collect(),
+        },
+        Template::RandomWalk {
+            keys: vec!["t".into(), "h \"q\"".into(), "t".into(), "é".into()],
+        },
+        Template::Custom {
+            json: r#"{"t": {"$random": [20, 30]}, "f": {"$random": [0.5, 1.5]}, "n": {"$seq": 1},
+                "s": {"$choice": ["a", "b\n"]}, "w": {"$sine": [0, 10, 60]}, "at": {"$time": "ms"},
+                "who": {"$device": ""}, "fixed": {"unit": "kWh", "v": [1, {"$seq": 0}]}}"#
+                .into(),
+        },
+    ];
+    for template in &templates {
+        for max in [65_536, 3_000] {
+            let (map_way, batch) = both_ways(template, 150, 400);
+            assert_eq!(batch.entries(), 400);
+            let mut a = connected_with_max(max);
+            let mut b = connected_with_max(max);
+            let counted_a = a.gw.send_telemetry_counted(a.now, &map_way).unwrap();
+            let counted_b = b.gw.send_telemetry_batch(b.now, &batch).unwrap();
+            let (payloads_a, payloads_b) = (telemetry_payloads(&mut a), telemetry_payloads(&mut b));
+            assert!(!payloads_a.is_empty());
+            assert_eq!(payloads_a, payloads_b, "{template:?} {max}");
+            let counts = |c: &[SentTelemetry]| -> Vec<(u64, u64)> {
+                c.iter().map(|s| (s.entries, s.points)).collect()
+            };
+            assert_eq!(counts(&counted_a), counts(&counted_b), "{template:?} {max}");
+            let points: u64 = counted_b.iter().map(|s| s.points).sum();
+            assert_eq!(points, batch.points());
+            let old: Vec<(u64, u64)> = payloads_b.iter().map(|p| old_count(p)).collect();
+            assert_eq!(counts(&counted_b), old, "{template:?} {max}");
+        }
+    }
+}
+
+#[test]
+fn a_batch_follows_renames_merging_two_devices_that_are_one_device_by_device() {
+    let mut h = connected_with_max(65_536);
+    for d in ["Old", "New", "Other"] {
+        h.gw.connect_device(h.now, d, None).unwrap();
+    }
+    let body = json!({"method": "gateway_device_renamed", "params": {"Old": "New"}});
+    h.push("v1/devices/me/rpc/request/40", &body.to_string());
+    h.take_events();
+    h.sent.clear();
+    let mut batch = TelemetryBatch::new();
+    for (d, n) in [("New", 1), ("Other", 2), ("Old", 3), ("New", 4), ("Old", 5)] {
+        batch.timed(d, n as u64, |v| {
+            v.put("v", &n);
+            v.put("w", &(n * 2));
+        });
+    }
+    let counted = h.gw.send_telemetry_batch(h.now, &batch).unwrap();
+    let payloads = telemetry_payloads(&mut h);
+    // The map way would interleave "Old"'s entries with "New"'s in batch
+    // order (1, 3, 4, 5); a batch keeps each device's entries together,
+    // "Old"'s after "New"'s (1, 4, 3, 5). The server stores them by "ts".
+    assert_eq!(
+        std::str::from_utf8(&payloads[0]).unwrap(),
+        r#"{"New":[{"ts":1,"values":{"v":1,"w":2}},{"ts":4,"values":{"v":4,"w":8}},{"ts":3,"values":{"v":3,"w":6}},{"ts":5,"values":{"v":5,"w":10}}],"Other":[{"ts":2,"values":{"v":2,"w":4}}]}"#
+    );
+    assert_eq!(payloads.len(), 1);
+    assert_eq!((counted[0].entries, counted[0].points), (5, 10));
+    // Cut between its entries, the merged device stays in order.
+    let mut small = connected_with_max(120);
+    for d in ["Old", "New"] {
+        small.gw.connect_device(small.now, d, None).unwrap();
+    }
+    small.push("v1/devices/me/rpc/request/40", &body.to_string());
+    small.take_events();
+    small.sent.clear();
+    let counted = small.gw.send_telemetry_batch(small.now, &batch).unwrap();
+    let ts: Vec<u64> = telemetry_payloads(&mut small)
+        .iter()
+        .flat_map(|p| {
+            let body: Map<String, Value> = serde_json::from_slice(p).unwrap();
+            body.into_iter()
+                .flat_map(|(_, entries)| entries.as_array().unwrap().clone())
+                .map(|e| e["ts"].as_u64().unwrap())
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    assert_eq!(ts, [1, 4, 3, 5, 2]);
+    assert_eq!(counted.iter().map(|c| c.points).sum::<u64>(), 10);
+}
+
+#[test]
+fn a_batch_is_refused_as_its_map_of_values_is() {
+    let mut h = connected_with_max(65_536);
+    let err = |h: &mut Harness, batch: &TelemetryBatch| {
+        h.gw.send_telemetry_batch(h.now, batch)
+            .unwrap_err()
+            .to_string()
+    };
+    let map_err = |h: &mut Harness, batch: &[(String, Vec<TelemetryEntry>)]| {
+        h.gw.send_telemetry_counted(h.now, batch)
+            .unwrap_err()
+            .to_string()
+    };
+    assert_eq!(err(&mut h, &TelemetryBatch::new()), map_err(&mut h, &[]));
+    let mut nameless = TelemetryBatch::new();
+    nameless.timed("", 1, |v| v.put("a", &1));
+    let nameless_map = vec![(
+        String::new(),
+        vec![TelemetryEntry::timed(1, obj(json!({"a": 1})))],
+    )];
+    assert_eq!(err(&mut h, &nameless), map_err(&mut h, &nameless_map));
+    let mut empty = TelemetryBatch::new();
+    empty.timed("A", 1, |v| v.put("a", &1));
+    empty.timed("A", 2, |_| {});
+    let empty_map = vec![(
+        "A".to_string(),
+        vec![
+            TelemetryEntry::timed(1, obj(json!({"a": 1}))),
+            TelemetryEntry::timed(2, Map::new()),
+        ],
+    )];
+    assert_eq!(err(&mut h, &empty), map_err(&mut h, &empty_map));
+    assert!(err(&mut h, &empty).contains("entry 1 of \"A\" has no values"));
+    assert!(telemetry_payloads(&mut h).is_empty(), "nothing is sent");
 }
 
 // ---- The old split, verbatim (c994f52's `client/split.rs`) ----
