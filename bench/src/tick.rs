@@ -12,11 +12,15 @@
 //! same values from the same generator and seed (the run's own `Payloads`)
 //! serialized once with `serde_json` as one `{"Dev": [{"ts", "values"}]}`
 //! object, with nothing else: no gateway, no MQTT, no counting.
+//!
+//! Scenario 4 is scenario 3 with rate limits from `getSessionLimits` (far
+//! above the run's rate): the gateway then also counts each message's
+//! device entries and data points for its token buckets.
 
 use std::hint::black_box;
 
 use bytes::BytesMut;
-use rumqttc::{Packet, PubAck, SubAck, SubscribeReasonCode};
+use rumqttc::{Packet, PubAck, Publish, SubAck, SubscribeReasonCode};
 use serde_json::{Map, Value};
 
 use browser_gateway::console::loadtest::generator::Context;
@@ -63,12 +67,22 @@ pub fn points(ticks: u64) -> u64 {
     ticks * DEVICES * KEYS
 }
 
+/// What the broker answers `getSessionLimits` with in scenario 4: rate
+/// limits far above what the run sends, so the gateway counts every
+/// message for them (as against ThingsBoard with its default tenant
+/// profile's limits) but never waits.
+const LIMITS: &str = r#"{"maxPayloadSize": 65536, "maxInflightMessages": 100,
+    "rateLimits": {"messages": "1000000000:1"},
+    "gatewayRateLimits": {"messages": "1000000000:1", "telemetryMessages": "1000000000:1",
+        "telemetryDataPoints": "100000000000:1"}}"#;
+
 /// A scripted broker: it reads what the gateway wrote and answers SUBACK
-/// and PUBACK at once.
+/// and PUBACK at once, and `getSessionLimits` with [`LIMITS`] if `limits`.
 struct Broker {
     rx: BytesMut,
     tx: BytesMut,
     written: u64,
+    limits: bool,
 }
 
 impl Broker {
@@ -84,6 +98,13 @@ impl Broker {
                         PubAck::new(p.pkid)
                             .write(&mut self.tx)
                             .expect("a PUBACK encodes");
+                        let call = p.topic.strip_prefix("v1/devices/me/rpc/request/");
+                        if let (true, Some(id)) = (self.limits, call) {
+                            let topic = format!("v1/devices/me/rpc/response/{id}");
+                            Publish::new(topic, rumqttc::QoS::AtMostOnce, LIMITS.as_bytes())
+                                .write(&mut self.tx)
+                                .expect("a PUBLISH encodes");
+                        }
                     }
                     Ok(Packet::Subscribe(s)) => {
                         let codes = s
@@ -109,9 +130,9 @@ impl Broker {
 }
 
 /// Ours: the whole run, registration included, through a gateway that a
-/// scripted broker acknowledges. Counts the data points acknowledged and
-/// the bytes written.
-pub fn ours(ticks: u64) -> Tally {
+/// scripted broker acknowledges (and gives rate limits to count for, if
+/// `limits`). Counts the data points acknowledged and the bytes written.
+pub fn ours(ticks: u64, limits: bool) -> Tally {
     let mut options = ConnectOptions::new("bench", Credentials::AccessToken("token".into()));
     options.protocol = Protocol::V311;
     options.max_packet_size = MAX_PACKET;
@@ -120,17 +141,19 @@ pub fn ours(ticks: u64) -> Tally {
         rx: BytesMut::new(),
         tx: BytesMut::new(),
         written: 0,
+        limits,
     };
     let mut now = Millis(1_000);
     gw.handle_open(now);
     broker.exchange(&mut gw, now);
     gw.handle_data(now, &CONNACK);
     broker.exchange(&mut gw, now);
-    // No answer to getSessionLimits: the gateway waits for it, then sends
-    // without limits (as against mosquitto).
+    // Without an answer to getSessionLimits the gateway waits for it, then
+    // sends without limits (as against mosquitto).
     now = now.after_ms(browser_gateway::core::gateway::limits::LIMITS_WAIT_MS);
     gw.handle_timeout(now);
     broker.exchange(&mut gw, now);
+    assert_eq!(gw.session_limits().is_some(), limits);
 
     let plan = settings(ticks).plan().expect("the settings are valid");
     let devices = plan.devices.clone();
