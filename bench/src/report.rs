@@ -9,13 +9,13 @@ use crate::workload::{Workload, ACK_BATCH, CHUNK, MAX_INFLIGHT};
 /// One side's figures for one scenario.
 #[derive(Debug, Clone)]
 pub struct Figures {
-    /// Messages per second in each round, in round order.
+    /// Messages (or the scenario's unit) per second in each round, in round order.
     pub rates: Vec<f64>,
     /// Median of `rates`.
     pub rate: f64,
     /// What the counted pass allocated.
     pub usage: Usage,
-    /// Messages per pass.
+    /// Messages (or the scenario's unit) per pass.
     pub messages: u64,
 }
 
@@ -45,6 +45,8 @@ impl Figures {
 pub struct Row {
     /// The scenario's name.
     pub scenario: &'static str,
+    /// What its rate counts.
+    pub unit: &'static str,
     /// Our session's figures.
     pub ours: Figures,
     /// rumqttc's figures.
@@ -70,7 +72,9 @@ fn rate(messages: u64, time: Duration) -> f64 {
 /// Print what is being measured and with which build.
 pub fn header(work: &Workload, rounds: usize) {
     let payload_bytes: usize = work.payloads.iter().map(|p| p.len()).sum();
-    println!("# browser-gateway MQTT session vs rumqttc 0.25 MqttState");
+    println!(
+        "# browser-gateway MQTT session vs rumqttc 0.25 MqttState; load-test ticks vs serde_json"
+    );
     println!();
     println!(
         "{} messages per pass, topic `{}`, payloads {:.0} bytes on average, \
@@ -84,6 +88,14 @@ pub fn header(work: &Workload, rounds: usize) {
         ACK_BATCH,
         MAX_INFLIGHT,
         rounds,
+    );
+    println!(
+        "Scenario 3: {} load-test ticks of {} devices × {} keys ({} data points) per pass; \
+         the peer is serde_json alone writing the same values once.",
+        work.ticks,
+        crate::tick::DEVICES,
+        crate::tick::KEYS,
+        crate::tick::points(work.ticks),
     );
     println!(
         "Build: profile {}, opt-level {}, debuginfo {}; {} {}; CPU: {}.",
@@ -100,10 +112,11 @@ pub fn header(work: &Workload, rounds: usize) {
     println!();
 }
 
-/// Print one round's rates.
-pub fn round(round: usize, names: &[&str], times: &[[Vec<Duration>; 2]], messages: u64) {
+/// Print one round's rates (`names`: each scenario's name and count per pass).
+pub fn round(round: usize, names: &[(&str, u64)], times: &[[Vec<Duration>; 2]]) {
     let mut line = format!("round {}:", round + 1);
-    for (name, [ours, peer]) in names.iter().zip(times) {
+    for ((name, messages), [ours, peer]) in names.iter().zip(times) {
+        let messages = *messages;
         let (Some(ours), Some(peer)) = (ours.last(), peer.last()) else {
             continue;
         };
@@ -135,8 +148,9 @@ pub fn table(rows: &[Row], rounds: usize) {
         let lowest = ratios.iter().copied().fold(f64::INFINITY, f64::min);
         let highest = ratios.iter().copied().fold(f64::NEG_INFINITY, f64::max);
         println!(
-            "| {} | messages/s, median of {rounds} round{} | {} | {} | {:.2} (rounds {:.2}–{:.2}) |",
+            "| {} | {}/s, median of {rounds} round{} | {} | {} | {:.2} (rounds {:.2}–{:.2}) |",
             row.scenario,
+            row.unit,
             if rounds == 1 { "" } else { "s" },
             millions(ours.rate),
             millions(peer.rate),
@@ -145,13 +159,15 @@ pub fn table(rows: &[Row], rounds: usize) {
             highest,
         );
         println!(
-            "| | bytes allocated / message | {:.0} | {:.0} | {:.2} |",
+            "| | bytes allocated / {} | {:.0} | {:.0} | {:.2} |",
+            singular(row.unit),
             ours.bytes_per_message(),
             peer.bytes_per_message(),
             ours.bytes_per_message() / peer.bytes_per_message(),
         );
         println!(
-            "| | allocations / message | {:.2} | {:.2} | {:.2} |",
+            "| | allocations / {} | {:.2} | {:.2} | {:.2} |",
+            singular(row.unit),
             ours.calls_per_message(),
             peer.calls_per_message(),
             ours.calls_per_message() / peer.calls_per_message(),
@@ -179,6 +195,11 @@ pub fn table(rows: &[Row], rounds: usize) {
             .collect::<Vec<_>>()
             .join(", ")
     );
+}
+
+/// "messages" → "message", "data points" → "data point".
+fn singular(unit: &str) -> &str {
+    unit.strip_suffix('s').unwrap_or(unit)
 }
 
 fn millions(rate: f64) -> String {

@@ -25,8 +25,10 @@ pub const CONNACK: [u8; 4] = [0x20, 0x02, 0x00, 0x00];
 
 /// Everything a run needs, for `messages` messages.
 pub struct Workload {
-    /// How many messages each scenario moves.
+    /// How many messages scenarios 1 and 2 move.
     pub messages: usize,
+    /// How many 100 ms load-test ticks scenario 3 sends (see [`crate::tick`]).
+    pub ticks: u64,
     /// One JSON payload per message (slices of one shared buffer, so a clone
     /// is a reference-count increment and never allocates).
     pub payloads: Vec<Bytes>,
@@ -41,8 +43,8 @@ pub struct Workload {
 }
 
 impl Workload {
-    /// Build the inputs for `messages` messages.
-    pub fn new(messages: usize) -> Workload {
+    /// Build the inputs for `messages` messages and `ticks` load-test ticks.
+    pub fn new(messages: usize, ticks: u64) -> Workload {
         let payloads = payloads(messages);
         let incoming = incoming_stream(&payloads);
         let acks_ours = puback_stream((0..messages).map(|i| (i % 65_535) as u16 + 1));
@@ -50,6 +52,7 @@ impl Workload {
         let acks_peer = puback_stream((0..messages).map(|i| (i % cycle) as u16 + 1));
         Workload {
             messages,
+            ticks,
             payloads,
             incoming,
             acks_ours,

@@ -25,6 +25,11 @@
 //   BENCH_LT_SECS       how long each run sends (25)
 //   BENCH_RESULTS       where to write the results (Markdown; unset: nowhere)
 //   BENCH_COMMAND       the command line to print in the results
+//   BENCH_LT_PROFILE    a directory: also sample the main thread with the CDP
+//                       profiler in the window (1 ms), write each run's
+//                       .cpuprofile there and log its self time by function
+//                       and by kind (wasm, JS, GC, other); the profiler's
+//                       overhead makes that run's busy % higher
 import { createServer } from 'node:http';
 import { readFile, writeFile } from 'node:fs/promises';
 import { execFileSync } from 'node:child_process';
@@ -50,6 +55,34 @@ const SECS = Number(process.env.BENCH_LT_SECS || 25);
 const DEVICES = 1000;
 const EVERY_MS = 100;
 const log = (...args) => console.error('[bench-longtasks]', ...args);
+const PROFILE = process.env.BENCH_LT_PROFILE || '';
+
+/** Self time (ms) of a CDP profile by function and by kind, largest first. */
+function selfTimes(profile) {
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const self = new Map();
+  for (let i = 0; i < profile.samples.length; i++) {
+    const dt = (profile.timeDeltas[i + 1] ?? 0) / 1000;
+    const id = profile.samples[i];
+    self.set(id, (self.get(id) ?? 0) + dt);
+  }
+  const fns = new Map();
+  const kinds = new Map();
+  for (const [id, ms] of self) {
+    const f = byId.get(id).callFrame;
+    const file = f.url.split('/').pop();
+    const name = `${f.functionName || '(anonymous)'} ${file}`.trim();
+    fns.set(name, (fns.get(name) ?? 0) + ms);
+    const kind = f.url.endsWith('.wasm') || /^(\$|wasm-function)/.test(f.functionName) ? 'wasm'
+      : f.functionName === '(garbage collector)' ? 'GC'
+        : f.functionName === '(idle)' ? 'idle'
+          : f.functionName === '(program)' ? 'program (browser work outside JS)'
+            : 'JS';
+    kinds.set(kind, (kinds.get(kind) ?? 0) + ms);
+  }
+  const top = (m, n) => [...m].sort((a, b) => b[1] - a[1]).slice(0, n).map(([k, v]) => `${v.toFixed(0)} ms ${k}`);
+  return { kinds: top(kinds, 10), functions: top(fns, 30) };
+}
 
 // ---- Serving every build, each on its own port ----
 
@@ -127,11 +160,23 @@ async function measure(b, rate) {
   const cdp = await context.newCDPSession(page);
   await cdp.send('Performance.enable');
   await new Promise((ok) => setTimeout(ok, 2_000));
+  if (PROFILE) {
+    await cdp.send('Profiler.enable');
+    await cdp.send('Profiler.setSamplingInterval', { interval: 1000 });
+    await cdp.send('Profiler.start');
+  }
   const m0 = await metrics(cdp);
   const p0 = await page.evaluate(() => performance.now());
   await new Promise((ok) => setTimeout(ok, (SECS - 4) * 1000));
   const m1 = await metrics(cdp);
   const p1 = await page.evaluate(() => performance.now());
+  if (PROFILE) {
+    const { profile } = await cdp.send('Profiler.stop');
+    const name = `${b.label.replace(/[^\w.-]+/g, '_')}-${rate}.cpuprofile`;
+    await writeFile(join(PROFILE, name), JSON.stringify(profile));
+    const { kinds, functions } = selfTimes(profile);
+    log(`profile ${b.label} ${rate}: ${join(PROFILE, name)}\n  by kind:\n    ${kinds.join('\n    ')}\n  by function:\n    ${functions.join('\n    ')}`);
+  }
   const seen = await page.evaluate(([a, z]) => ({
     tasks: window.__lt.tasks.filter(([s, d]) => s + d > a && s < z),
     frames: window.__lt.frames.filter((t) => t >= a && t <= z),

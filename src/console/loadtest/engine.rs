@@ -24,7 +24,7 @@ use super::stats::{Latencies, Latency, Second, Series};
 use super::summary::{Counts, Report, Summary};
 use super::template::Payloads;
 use crate::core::gateway::client::SentTelemetry;
-use crate::core::gateway::codec::TelemetryEntry;
+use crate::core::gateway::codec::TelemetryBatch;
 use crate::core::mqtt::PublishId;
 use crate::core::time::Millis;
 
@@ -74,9 +74,10 @@ pub enum Action {
         /// Their device profile.
         device_type: Option<String>,
     },
-    /// `Gateway::send_telemetry_counted` this batch, then tell
-    /// [`Run::on_sent`] (or [`Run::on_send_failed`]).
-    Send(Vec<(String, Vec<TelemetryEntry>)>),
+    /// `Gateway::send_telemetry_batch` this batch (written as JSON as it
+    /// was generated), then tell [`Run::on_sent`] (or
+    /// [`Run::on_send_failed`]).
+    Send(TelemetryBatch),
     /// Remove these devices from the gateway.
     Remove(Vec<String>),
 }
@@ -346,18 +347,18 @@ impl Run {
     }
 
     fn warm_up_batch(&mut self, wall: u64) -> Action {
-        let mut batch = Vec::with_capacity(self.plan.devices.len());
+        let mut batch = TelemetryBatch::new();
         for (i, device) in self.plan.devices.iter().enumerate() {
             let ctx = Context {
                 device,
                 n: 0,
                 ts: wall,
             };
-            let values = self.payloads.next(i, &ctx, &mut self.rng);
-            batch.push((device.clone(), vec![TelemetryEntry::timed(wall, values)]));
+            let (payloads, rng) = (&mut self.payloads, &mut self.rng);
+            batch.timed(device, wall, |values| payloads.write(i, &ctx, rng, values));
         }
-        let entries = batch.len() as u64;
-        self.batch = (entries, entries * self.payloads.points_per_message(), true);
+        let entries = batch.entries();
+        self.batch = (entries, batch.points(), true);
         Action::Send(batch)
     }
 
@@ -365,8 +366,7 @@ impl Run {
     /// the timestamp it is due at, so no device has two at one time.
     fn batch(&mut self, upto: u64, wall0: u64) -> Action {
         let n = self.plan.devices.len() as u64;
-        let mut batch: Vec<(String, Vec<TelemetryEntry>)> = Vec::new();
-        let mut slot: HashMap<usize, usize> = HashMap::new();
+        let mut batch = TelemetryBatch::new();
         for j in self.next..upto {
             let index = (j % n) as usize;
             let device = &self.plan.devices[index];
@@ -376,19 +376,14 @@ impl Run {
                 n: j / n,
                 ts,
             };
-            let values = self.payloads.next(index, &ctx, &mut self.rng);
-            let entry = TelemetryEntry::timed(ts, values);
-            match slot.get(&index) {
-                Some(&at) => batch[at].1.push(entry),
-                None => {
-                    slot.insert(index, batch.len());
-                    batch.push((device.clone(), vec![entry]));
-                }
-            }
+            let (payloads, rng) = (&mut self.payloads, &mut self.rng);
+            batch.timed(device, ts, |values| {
+                payloads.write(index, &ctx, rng, values)
+            });
         }
         let entries = upto - self.next;
         self.next = upto;
-        self.batch = (entries, entries * self.payloads.points_per_message(), false);
+        self.batch = (entries, batch.points(), false);
         Action::Send(batch)
     }
 

@@ -7,6 +7,7 @@ use serde_json::{Map, Number, Value};
 
 use super::generator::{Context, Custom};
 use super::rng::Rng;
+use crate::core::gateway::codec::Values;
 
 /// The payload a run sends.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -47,11 +48,15 @@ impl Template {
             Template::SmartMeter => Kind::Meter,
             Template::SmartTracker => Kind::Tracker,
             Template::RandomWalk { keys } => {
-                let keys: Vec<String> = keys
-                    .iter()
-                    .map(|k| k.trim().to_string())
-                    .filter(|k| !k.is_empty())
-                    .collect();
+                // A key given twice is one key (a message cannot carry
+                // it twice).
+                let mut unique: Vec<String> = Vec::with_capacity(keys.len());
+                for k in keys.iter().map(|k| k.trim()).filter(|k| !k.is_empty()) {
+                    if !unique.iter().any(|u| u == k) {
+                        unique.push(k.to_string());
+                    }
+                }
+                let keys = unique;
                 if keys.is_empty() {
                     return Err("the random walk needs one or more keys".into());
                 }
@@ -90,11 +95,53 @@ pub struct Payloads {
     state: Vec<f64>,
 }
 
-fn round(x: f64, decimals: i32) -> Value {
+fn round(x: f64, decimals: i32) -> f64 {
     let f = 10f64.powi(decimals);
-    Number::from_f64((x * f).round() / f)
-        .map(Value::Number)
-        .unwrap_or(Value::Null)
+    (x * f).round() / f
+}
+
+/// Where one message's values go: a map of values, or JSON being written.
+/// Both give the same message: a number that is not finite is `null`.
+trait Sink {
+    fn int(&mut self, key: &str, v: i64);
+    fn float(&mut self, key: &str, v: f64);
+    fn bool(&mut self, key: &str, v: bool);
+    /// A custom template's values, in order.
+    fn values(&mut self, values: Map<String, Value>);
+}
+
+impl Sink for Map<String, Value> {
+    fn int(&mut self, key: &str, v: i64) {
+        self.insert(key.to_string(), Value::from(v));
+    }
+    fn float(&mut self, key: &str, v: f64) {
+        let v = Number::from_f64(v).map_or(Value::Null, Value::Number);
+        self.insert(key.to_string(), v);
+    }
+    fn bool(&mut self, key: &str, v: bool) {
+        self.insert(key.to_string(), Value::from(v));
+    }
+    fn values(&mut self, values: Map<String, Value>) {
+        *self = values;
+    }
+}
+
+impl Sink for Values<'_> {
+    fn int(&mut self, key: &str, v: i64) {
+        self.put(key, &v);
+    }
+    fn float(&mut self, key: &str, v: f64) {
+        // serde_json writes a number that is not finite as `null`.
+        self.put(key, &v);
+    }
+    fn bool(&mut self, key: &str, v: bool) {
+        self.put(key, &v);
+    }
+    fn values(&mut self, values: Map<String, Value>) {
+        for (k, v) in &values {
+            self.put(k, v);
+        }
+    }
 }
 
 impl Payloads {
@@ -110,12 +157,30 @@ impl Payloads {
 
     /// The values of device `index`'s next message (`ctx` says which).
     pub fn next(&mut self, index: usize, ctx: &Context<'_>, rng: &mut Rng) -> Map<String, Value> {
+        let mut map = Map::with_capacity(self.points_per_message() as usize);
+        self.emit(index, ctx, rng, &mut map);
+        map
+    }
+
+    /// [`Payloads::next`], written as JSON into `values` (a
+    /// [`TelemetryBatch`](crate::core::gateway::codec::TelemetryBatch)
+    /// entry's) instead of a map: the same values, the same bytes.
+    pub fn write(
+        &mut self,
+        index: usize,
+        ctx: &Context<'_>,
+        rng: &mut Rng,
+        values: &mut Values<'_>,
+    ) {
+        self.emit(index, ctx, rng, values);
+    }
+
+    fn emit(&mut self, index: usize, ctx: &Context<'_>, rng: &mut Rng, out: &mut impl Sink) {
         let base = index * self.width;
         let state = self
             .state
             .get_mut(base..base + self.width)
             .unwrap_or(&mut []);
-        let mut map = Map::new();
         match &self.kind {
             Kind::Meter => {
                 if let [counter, battery] = state {
@@ -127,9 +192,9 @@ impl Payloads {
                     if rng.chance(0.05) {
                         *battery = (*battery - 1.0).max(0.0);
                     }
-                    map.insert("pulseCounter".into(), Value::from(*counter as i64));
-                    map.insert("leakage".into(), Value::from(rng.chance(0.01)));
-                    map.insert("batteryLevel".into(), Value::from(*battery as i64));
+                    out.int("pulseCounter", *counter as i64);
+                    out.bool("leakage", rng.chance(0.01));
+                    out.int("batteryLevel", *battery as i64);
                 }
             }
             Kind::Tracker => {
@@ -146,11 +211,11 @@ impl Payloads {
                     if rng.chance(0.05) {
                         *battery = (*battery - 1.0).max(0.0);
                     }
-                    map.insert("latitude".into(), round(*lat, 6));
-                    map.insert("longitude".into(), round(*lon, 6));
-                    map.insert("speed".into(), round(rng.range(0.0, 120.0), 1));
-                    map.insert("fuel".into(), round(*fuel, 2));
-                    map.insert("batteryLevel".into(), Value::from(*battery as i64));
+                    out.float("latitude", round(*lat, 6));
+                    out.float("longitude", round(*lon, 6));
+                    out.float("speed", round(rng.range(0.0, 120.0), 1));
+                    out.float("fuel", round(*fuel, 2));
+                    out.int("batteryLevel", *battery as i64);
                 }
             }
             Kind::Walk(keys) => {
@@ -159,12 +224,11 @@ impl Payloads {
                         *v = 20.0 + rng.unit() * 10.0;
                     }
                     *v = (*v + (rng.unit() - 0.5) * 2.0).clamp(-1000.0, 1000.0);
-                    map.insert(key.clone(), round(*v, 2));
+                    out.float(key, round(*v, 2));
                 }
             }
-            Kind::Custom(custom) => map = custom.generate(ctx, rng),
+            Kind::Custom(custom) => out.values(custom.generate(ctx, rng)),
         }
-        map
     }
 }
 

@@ -76,7 +76,7 @@ fn slice(h: &mut Harness, tests: &mut LoadTests, max: u64) {
                         .unwrap();
                 }
             }
-            Some(Action::Send(batch)) => match h.gw.send_telemetry_counted(h.now, &batch) {
+            Some(Action::Send(batch)) => match h.gw.send_telemetry_batch(h.now, &batch) {
                 Ok(sent) => tests.on_sent(h.now, &sent),
                 Err(e) => tests.on_send_failed(h.now, e.to_string()),
             },
@@ -228,7 +228,7 @@ fn the_backlog_is_what_is_due_and_not_handed_out() {
     assert_eq!(tests.backlog(h.now), 0, "nothing due before sending");
     let wall = WALL0 + h.now.0;
     assert!(
-        matches!(tests.tick_at_most(h.now, wall, seen, 1), Some(Action::Send(b)) if b.len() == 1)
+        matches!(tests.tick_at_most(h.now, wall, seen, 1), Some(Action::Send(b)) if b.entries() == 1)
     );
     h.advance(500);
     // 1,000 messages a second: 501 due by 500 ms, 1 handed out.
@@ -236,7 +236,7 @@ fn the_backlog_is_what_is_due_and_not_handed_out() {
     let Some(Action::Send(batch)) = tests.tick_at_most(h.now, WALL0 + h.now.0, seen, 300) else {
         panic!("a batch")
     };
-    assert_eq!(batch.iter().map(|(_, e)| e.len()).sum::<usize>(), 300);
+    assert_eq!(batch.entries(), 300);
     assert_eq!(tests.backlog(h.now), 200);
     tests.stop(h.now);
     assert_eq!(tests.backlog(h.now), 0, "nothing due once stopped");
@@ -339,11 +339,7 @@ fn fake_send(
     let Some(Action::Send(batch)) = action else {
         return vec![];
     };
-    let entries: u64 = batch.iter().map(|(_, e)| e.len() as u64).sum();
-    let points: u64 = batch
-        .iter()
-        .flat_map(|(_, e)| e.iter().map(|e| e.values().len() as u64))
-        .sum();
+    let (entries, points) = (batch.entries(), batch.points());
     *next_id += 1;
     let id = PublishId(*next_id);
     run.on_sent(

@@ -1,6 +1,6 @@
 //! The controller's load-test side: a 100 ms timer drives the pure engine
 //! ([`crate::console::loadtest`]), whose actions go through the gateway's
-//! API (`connect_device`, `send_telemetry_counted`, `remove_device`), and
+//! API (`connect_device`, `send_telemetry_batch`, `remove_device`), and
 //! the gateway's acknowledgements are handed back to it from `drain`.
 //! Scenarios are exported, imported and read from the page's link here.
 
@@ -116,9 +116,9 @@ impl Controller {
                 }
             }
             Some(Action::Send(batch)) => {
-                items = batch.iter().map(|(_, entries)| entries.len()).sum();
+                items = batch.entries() as usize;
                 let t = now();
-                let sent = self.link.with(|g| g.send_telemetry_counted(t, &batch));
+                let sent = self.link.with(|g| g.send_telemetry_batch(t, &batch));
                 let mut tests = self.loadtest.borrow_mut();
                 match sent {
                     Ok(sent) => tests.on_sent(t, &sent),

@@ -11,10 +11,10 @@ use serde_json::Value;
 use super::split::{self, Cut};
 use super::{Gateway, GatewayError, Held};
 use crate::core::gateway::codec::{
-    AttributeScope, Attributes, ClaimRequest, CodecError, Encoded, TelemetryEntry, Uplink,
-    UPLINK_QOS,
+    gateway_telemetry_parts, topics, AttributeScope, Attributes, ClaimRequest, CodecError, Encoded,
+    Part, TelemetryBatch, TelemetryEntry, Uplink, UPLINK_QOS,
 };
-use crate::core::gateway::limits::{entry_points, Class};
+use crate::core::gateway::limits::Class;
 use crate::core::gateway::model::{ModelError, RequestKind, Traffic};
 use crate::core::mqtt::PublishId;
 use crate::core::time::Millis;
@@ -32,26 +32,6 @@ pub struct SentTelemetry {
     pub entries: u64,
     /// The data points it carries (key/value pairs over all entries).
     pub points: u64,
-}
-
-impl SentTelemetry {
-    /// Count what a `{"Dev": [entries], ..}` payload carries.
-    fn of(id: PublishId, payload: &[u8]) -> SentTelemetry {
-        let body: Value = serde_json::from_slice(payload).unwrap_or(Value::Null);
-        let (mut entries, mut points) = (0, 0);
-        for part in body.as_object().into_iter().flat_map(|m| m.values()) {
-            entries += match part {
-                Value::Array(items) => items.len() as u64,
-                _ => 1,
-            };
-            points += entry_points(part);
-        }
-        SentTelemetry {
-            id,
-            entries,
-            points,
-        }
-    }
 }
 
 /// `keys` as owned strings, repeats removed, order kept.
@@ -138,19 +118,6 @@ impl Gateway {
         cut: Cut,
         traffic: Traffic,
     ) -> Result<Vec<PublishId>, GatewayError> {
-        let sent = self.publish_pieces(now, uplink, cut, traffic)?;
-        Ok(sent.into_iter().map(|(id, _)| id).collect())
-    }
-
-    /// [`Gateway::publish_batch`], giving back each message's payload
-    /// beside its publish id.
-    fn publish_pieces(
-        &mut self,
-        now: Millis,
-        uplink: &Uplink,
-        cut: Cut,
-        traffic: Traffic,
-    ) -> Result<Vec<(PublishId, Bytes)>, GatewayError> {
         self.now = now;
         let topic = uplink.topic();
         let body = match uplink.to_json() {
@@ -161,30 +128,72 @@ impl Gateway {
             }
             Err(reason) => return Err(CodecError::new(topic, reason).into()),
         };
-        let scope = Class::scope_of(&topic);
+        let parts = split::parts_of(&body, cut);
+        let sent = self.publish_parts(now, &topic, &parts, cut, traffic)?;
+        Ok(sent.into_iter().map(|s| s.id).collect())
+    }
+
+    /// Publish telemetry for many (resolved) devices on
+    /// `v1/gateway/telemetry`, as [`Gateway::publish_batch`] does, each
+    /// entry written once, straight from the batch (no JSON value is
+    /// built), and each message counted as it is cut.
+    fn publish_telemetry<S: AsRef<str>>(
+        &mut self,
+        now: Millis,
+        batch: &[(S, Vec<TelemetryEntry>)],
+    ) -> Result<Vec<SentTelemetry>, GatewayError> {
+        self.now = now;
+        let resolved = batch
+            .iter()
+            .map(|(name, entries)| {
+                let resolved = self.model.devices().resolve(name.as_ref())?;
+                Ok((resolved, entries.as_slice()))
+            })
+            .collect::<Result<Vec<_>, GatewayError>>()?;
+        let topic = topics::GATEWAY_TELEMETRY;
+        let parts = gateway_telemetry_parts(&resolved)
+            .map_err(|reason| GatewayError::from(CodecError::new(topic, reason)))?;
+        self.publish_parts(now, topic, &parts, Cut::Elements, Traffic::Telemetry)
+    }
+
+    /// Publish the device `parts` of a multi-device message on `topic`,
+    /// split into as many messages as the session limits need; each one
+    /// with what it carries.
+    fn publish_parts(
+        &mut self,
+        now: Millis,
+        topic: &str,
+        parts: &[Part<'_>],
+        cut: Cut,
+        traffic: Traffic,
+    ) -> Result<Vec<SentTelemetry>, GatewayError> {
+        let scope = Class::scope_of(topic);
         let budget = split::Budget {
-            bytes: self.session.max_payload_len(&topic, UPLINK_QOS),
+            bytes: self.session.max_payload_len(topic, UPLINK_QOS),
             points: self.pacer.max_points(scope),
             entries: self.pacer.max_entries(scope, cut != Cut::Never),
         };
-        let pieces =
-            split::split(&body, cut, budget).map_err(|too_big| GatewayError::TooLarge {
-                device: too_big.device,
-                part: cut.item(),
-                size: self
-                    .session
-                    .publish_size(&topic, too_big.payload_len, UPLINK_QOS),
-                max: self.session.options().max_packet_size,
-                topic: topic.clone(),
-            })?;
+        let pieces = split::split(parts, budget).map_err(|too_big| GatewayError::TooLarge {
+            device: too_big.device,
+            part: cut.item(),
+            size: self
+                .session
+                .publish_size(topic, too_big.payload_len, UPLINK_QOS),
+            max: self.session.options().max_packet_size,
+            topic: topic.to_string(),
+        })?;
         for piece in &pieces {
             self.session
-                .check_publish(&topic, piece.payload.len(), UPLINK_QOS)?;
+                .check_publish(topic, piece.payload.len(), UPLINK_QOS)?;
         }
         let mut sent = Vec::with_capacity(pieces.len());
         for piece in pieces {
-            let id = self.submit(now, &topic, piece.payload.clone())?;
-            sent.push((id, piece.payload));
+            let id = self.submit(now, topic, piece.payload)?;
+            sent.push(SentTelemetry {
+                id,
+                entries: piece.entries,
+                points: piece.points,
+            });
             self.record_publish(now, &piece.devices, traffic);
         }
         self.pump();
@@ -318,9 +327,8 @@ impl Gateway {
         now: Millis,
         batch: &[(S, Vec<TelemetryEntry>)],
     ) -> Result<Vec<PublishId>, GatewayError> {
-        let resolved = self.resolve_all(batch)?;
-        let uplink = Uplink::Telemetry(resolved);
-        self.publish_batch(now, &uplink, Cut::Elements, Traffic::Telemetry)
+        let sent = self.publish_telemetry(now, batch)?;
+        Ok(sent.into_iter().map(|s| s.id).collect())
     }
 
     /// [`Gateway::send_telemetry`], telling for each message what it
@@ -332,13 +340,31 @@ impl Gateway {
         now: Millis,
         batch: &[(S, Vec<TelemetryEntry>)],
     ) -> Result<Vec<SentTelemetry>, GatewayError> {
-        let resolved = self.resolve_all(batch)?;
-        let uplink = Uplink::Telemetry(resolved);
-        let sent = self.publish_pieces(now, &uplink, Cut::Elements, Traffic::Telemetry)?;
-        Ok(sent
-            .into_iter()
-            .map(|(id, payload)| SentTelemetry::of(id, &payload))
-            .collect())
+        self.publish_telemetry(now, batch)
+    }
+
+    /// [`Gateway::send_telemetry_counted`] for a batch already written as
+    /// JSON ([`TelemetryBatch`]): the same messages, split and counted the
+    /// same way, without a map of values per entry. Unknown devices are
+    /// registered; renames are followed: two devices of the batch that are
+    /// one have their entries merged device by device (the later device's
+    /// after the earlier's, each in order), where a map batch would merge
+    /// them in batch order.
+    pub fn send_telemetry_batch(
+        &mut self,
+        now: Millis,
+        batch: &TelemetryBatch,
+    ) -> Result<Vec<SentTelemetry>, GatewayError> {
+        self.now = now;
+        let names = batch
+            .devices()
+            .map(|(name, _)| self.model.devices().resolve(name))
+            .collect::<Result<Vec<_>, _>>()?;
+        let topic = topics::GATEWAY_TELEMETRY;
+        let parts = batch
+            .parts(&names)
+            .map_err(|reason| GatewayError::from(CodecError::new(topic, reason)))?;
+        self.publish_parts(now, topic, &parts, Cut::Elements, Traffic::Telemetry)
     }
 
     /// Publish client attributes for many devices on

@@ -2,17 +2,23 @@
 //! whose payloads each fit a byte budget and, where the server limits data
 //! points per second, carry no more data points than a rate window holds.
 //!
-//! Every device's part is serialized once as a `"Dev":part` member; members
-//! are packed in order, as many per message as fit. A part too big for a
+//! Every device's part comes serialized once, with where its items end
+//! ([`Part`]: telemetry is written so by the codec, other bodies by
+//! [`parts_of`]); members `"Dev":part` are packed in order, as many per
+//! message as fit, each copied once into its message. A part too big for a
 //! message of its own is cut by its items (telemetry entries, or attribute
 //! keys) into consecutive members, each as full as the budget allows, which
-//! land in consecutive messages. The bytes of a message are exactly what
-//! `serde_json` writes for the same object, so a batch that fits is one
-//! message identical to the unsplit encoding.
+//! land in consecutive messages; a cut member is a slice of the part's
+//! bytes between brackets, nothing is serialized again. The bytes of a
+//! message are exactly what `serde_json` writes for the same object, so a
+//! batch that fits is one message identical to the unsplit encoding. Each
+//! message tells its telemetry entries and data points, counted from the
+//! parts, so nobody parses it back to count them.
 
 use bytes::Bytes;
 use serde_json::{Map, Value};
 
+use crate::core::gateway::codec::{Item, Part};
 use crate::core::gateway::limits::entry_points;
 
 /// What one message may hold.
@@ -29,7 +35,8 @@ pub(super) struct Budget {
 }
 
 impl Budget {
-    fn max_points(&self) -> u64 {
+    /// The most data points one message may carry (`u64::MAX`: no limit).
+    pub(super) fn max_points(&self) -> u64 {
         self.points.unwrap_or(u64::MAX)
     }
 }
@@ -62,6 +69,11 @@ pub(super) struct Piece {
     pub payload: Bytes,
     /// The devices it names, in order.
     pub devices: Vec<String>,
+    /// The entries it carries: the elements of each device's array, 1 for
+    /// a device's object or other value.
+    pub entries: u64,
+    /// The data points it carries (telemetry values, attribute keys).
+    pub points: u64,
 }
 
 /// A device whose smallest piece alone takes a payload over the budget.
@@ -73,11 +85,35 @@ pub(super) struct Unsplittable {
     pub payload_len: usize,
 }
 
-/// One `"Dev":part` member, serialized, with its data points.
+/// One `"Dev":part` member: the device's key, then `body` (a whole part,
+/// or a run of its items between `brackets`).
 struct Member<'a> {
     device: &'a str,
-    bytes: Vec<u8>,
+    key: &'a [u8],
+    body: &'a [u8],
+    brackets: Option<(u8, u8)>,
+    entries: u64,
     points: u64,
+}
+
+impl Member<'_> {
+    /// Its length in bytes.
+    fn len(&self) -> usize {
+        self.key.len() + 1 + self.body.len() + if self.brackets.is_some() { 2 } else { 0 }
+    }
+
+    /// Append its bytes to `buf`.
+    fn write(&self, buf: &mut Vec<u8>) {
+        buf.extend_from_slice(self.key);
+        buf.push(b':');
+        if let Some((open, _)) = self.brackets {
+            buf.push(open);
+        }
+        buf.extend_from_slice(self.body);
+        if let Some((_, close)) = self.brackets {
+            buf.push(close);
+        }
+    }
 }
 
 /// The data points of a part (or of one of its items) cut as `cut`.
@@ -92,133 +128,162 @@ fn points(cut: Cut, value: &Value) -> u64 {
     }
 }
 
-fn json(value: &impl serde::Serialize) -> Vec<u8> {
-    // Strings and `Value`s always serialize.
-    serde_json::to_vec(value).unwrap_or_default()
+fn write_json(out: &mut Vec<u8>, value: &(impl serde::Serialize + ?Sized)) {
+    // Strings and `Value`s always serialize, and a `Vec` takes every byte.
+    let _ = serde_json::to_writer(out, value);
 }
 
-/// Split `body` (device name to part) into messages of at most `budget`
-/// payload bytes, devices and their items in order, no device twice in one
-/// message. Fails, naming the first device, if one piece of a part (per
-/// `cut`) does not fit alone.
-pub(super) fn split(
-    body: &Map<String, Value>,
-    cut: Cut,
-    budget: Budget,
-) -> Result<Vec<Piece>, Unsplittable> {
-    let mut members = Vec::with_capacity(body.len());
-    for (device, part) in body {
-        let key = json(device);
-        let mut bytes = key.clone();
-        bytes.push(b':');
-        bytes.extend_from_slice(&json(part));
-        let part_points = if budget.points.is_some() {
-            points(cut, part)
-        } else {
-            0
+/// The parts of `body` (device name to part), serialized once each, with
+/// their items where `cut` may cut them (an array's elements for
+/// [`Cut::Elements`], an object's members for [`Cut::Members`]).
+pub(super) fn parts_of(body: &Map<String, Value>, cut: Cut) -> Vec<Part<'_>> {
+    body.iter()
+        .map(|(device, part)| {
+            let mut json = Vec::new();
+            let mut items = Vec::new();
+            match (cut, part) {
+                (Cut::Elements, Value::Array(elements)) => {
+                    json.push(b'[');
+                    for (i, item) in elements.iter().enumerate() {
+                        if i > 0 {
+                            json.push(b',');
+                        }
+                        write_json(&mut json, item);
+                        items.push(Item {
+                            end: json.len(),
+                            points: entry_points(item),
+                        });
+                    }
+                    json.push(b']');
+                }
+                (Cut::Members, Value::Object(map)) => {
+                    json.push(b'{');
+                    for (i, (k, v)) in map.iter().enumerate() {
+                        if i > 0 {
+                            json.push(b',');
+                        }
+                        write_json(&mut json, k);
+                        json.push(b':');
+                        write_json(&mut json, v);
+                        items.push(Item {
+                            end: json.len(),
+                            points: 1,
+                        });
+                    }
+                    json.push(b'}');
+                }
+                _ => write_json(&mut json, part),
+            }
+            Part {
+                device,
+                json: json.into(),
+                items,
+                array: part.is_array(),
+                entries: part.as_array().map_or(1, |a| a.len() as u64),
+                points: points(cut, part),
+            }
+        })
+        .collect()
+}
+
+/// Split `parts` (in order, no device twice) into messages of at most
+/// `budget` payload bytes, devices and their items in order, no device
+/// twice in one message. Fails, naming the first device, if one item of a
+/// part (or a part without items) does not fit alone.
+pub(super) fn split(parts: &[Part<'_>], budget: Budget) -> Result<Vec<Piece>, Unsplittable> {
+    let keys: Vec<Vec<u8>> = parts
+        .iter()
+        .map(|part| {
+            let mut key = Vec::with_capacity(part.device.len() + 2);
+            write_json(&mut key, part.device);
+            key
+        })
+        .collect();
+    let mut members = Vec::with_capacity(parts.len());
+    for (part, key) in parts.iter().zip(&keys) {
+        let whole = Member {
+            device: part.device,
+            key,
+            body: &part.json,
+            brackets: None,
+            entries: part.entries,
+            points: part.points,
         };
         // `{` + member + `}`.
-        if bytes.len() + 2 <= budget.bytes && part_points <= budget.max_points() {
-            members.push(Member {
-                device,
-                bytes,
-                points: part_points,
-            });
+        let fits_bytes = whole.len() + 2 <= budget.bytes;
+        if fits_bytes && part.points <= budget.max_points() {
+            members.push(whole);
             continue;
         }
-        let (open, close, items): (u8, u8, Vec<(Vec<u8>, u64)>) = match (cut, part) {
-            (Cut::Elements, Value::Array(items)) if items.len() > 1 => (
-                b'[',
-                b']',
-                items
-                    .iter()
-                    .map(|item| (json(item), entry_points(item)))
-                    .collect(),
-            ),
-            (Cut::Members, Value::Object(map)) if map.len() > 1 => (
-                b'{',
-                b'}',
-                map.iter()
-                    .map(|(k, v)| {
-                        let mut item = json(k);
-                        item.push(b':');
-                        item.extend_from_slice(&json(v));
-                        (item, 1)
-                    })
-                    .collect(),
-            ),
+        if part.items.len() > 1 {
+            cut_part(part, key, budget, &mut members)?;
+        } else if fits_bytes {
             // Over the point budget but not cuttable: it goes whole (the
             // pacer waits for a full bucket for it).
-            _ if bytes.len() + 2 <= budget.bytes => {
-                members.push(Member {
-                    device,
-                    bytes,
-                    points: part_points,
-                });
-                continue;
-            }
-            _ => {
-                return Err(Unsplittable {
-                    device: device.clone(),
-                    payload_len: bytes.len() + 2,
-                })
-            }
-        };
-        cut_part(device, &key, (open, close), items, budget, &mut members)?;
+            members.push(whole);
+        } else {
+            return Err(Unsplittable {
+                device: part.device.to_string(),
+                payload_len: whole.len() + 2,
+            });
+        }
     }
     Ok(pack(members, budget))
 }
 
-/// Cut one device's serialized `items` into members `"Dev":[..]` (or
-/// `{..}`), each as full as `budget` allows, appended to `members`.
+/// Cut one part's items into members `"Dev":[..]` (or `{..}`), each as
+/// full as `budget` allows, appended to `members`.
 fn cut_part<'a>(
-    device: &'a str,
-    key: &[u8],
-    (open, close): (u8, u8),
-    items: Vec<(Vec<u8>, u64)>,
+    part: &'a Part<'a>,
+    key: &'a [u8],
     budget: Budget,
     members: &mut Vec<Member<'a>>,
 ) -> Result<(), Unsplittable> {
+    let brackets = (part.json[0], part.json[part.json.len() - 1]);
     // `{` key `:` open item close `}`.
     let overhead = key.len() + 5;
-    // The member being built, without its closing bracket, and its points.
-    let mut current: Vec<u8> = Vec::new();
-    let mut current_points = 0u64;
-    for (item, item_points) in items {
-        if overhead + item.len() > budget.bytes {
+    let member = |from: usize, to: usize, count: u64, points: u64| Member {
+        device: part.device,
+        key,
+        body: &part.json[from..to],
+        brackets: Some(brackets),
+        entries: if part.array { count } else { 1 },
+        points,
+    };
+    // The member being built: where its items start and end, how many and
+    // their points (none yet: `count` is 0).
+    let (mut from, mut to, mut count, mut current_points) = (0, 0, 0u64, 0u64);
+    let mut start = 1;
+    for &Item { end, points } in &part.items {
+        let item_len = end - start;
+        if overhead + item_len > budget.bytes {
             return Err(Unsplittable {
-                device: device.to_string(),
-                payload_len: overhead + item.len(),
+                device: part.device.to_string(),
+                payload_len: overhead + item_len,
             });
         }
-        // `,` item close, in braces.
-        let over_bytes = current.len() + item.len() + 4 > budget.bytes;
-        let over_points = current_points + item_points > budget.max_points();
-        if !current.is_empty() && (over_bytes || over_points) {
-            current.push(close);
-            let bytes = std::mem::take(&mut current);
-            members.push(Member {
-                device,
-                bytes,
-                points: std::mem::take(&mut current_points),
-            });
-        }
-        if current.is_empty() {
-            current.extend_from_slice(key);
-            current.push(b':');
-            current.push(open);
+        // The member so far without its close: key `:` open items.
+        let current_len = if count == 0 {
+            0
         } else {
-            current.push(b',');
+            key.len() + 2 + (to - from)
+        };
+        // `,` item close, in braces.
+        let over_bytes = current_len + item_len + 4 > budget.bytes;
+        let over_points = current_points + points > budget.max_points();
+        if count > 0 && (over_bytes || over_points) {
+            members.push(member(from, to, count, current_points));
+            (count, current_points) = (0, 0);
         }
-        current.extend_from_slice(&item);
-        current_points += item_points;
+        if count == 0 {
+            from = start;
+        }
+        to = end;
+        count += 1;
+        current_points += points;
+        start = end + 1;
     }
-    current.push(close);
-    members.push(Member {
-        device,
-        bytes: current,
-        points: current_points,
-    });
+    members.push(member(from, to, count, current_points));
     Ok(())
 }
 
@@ -227,42 +292,46 @@ fn cut_part<'a>(
 fn pack(members: Vec<Member<'_>>, budget: Budget) -> Vec<Piece> {
     let mut pieces = Vec::new();
     // Bytes still to write if they all went in one message.
-    let mut remaining = members.iter().map(|m| m.bytes.len() + 1).sum::<usize>() + 1;
+    let mut remaining = members.iter().map(|m| m.len() + 1).sum::<usize>() + 1;
     let mut buf: Vec<u8> = Vec::new();
     let mut devices: Vec<String> = Vec::new();
-    let mut buf_points = 0u64;
-    let close = |buf: &mut Vec<u8>, devices: &mut Vec<String>, pieces: &mut Vec<Piece>| {
+    let (mut buf_entries, mut buf_points) = (0u64, 0u64);
+    let mut close = |buf: &mut Vec<u8>, devices: &mut Vec<String>, entries, points| {
         buf.push(b'}');
         pieces.push(Piece {
             payload: Bytes::from(std::mem::take(buf)),
             devices: std::mem::take(devices),
+            entries,
+            points,
         });
     };
     for member in members {
         if !buf.is_empty() {
             // `,` member `}`.
-            let fits = buf.len() + member.bytes.len() + 2 <= budget.bytes
+            let fits = buf.len() + member.len() + 2 <= budget.bytes
                 && buf_points + member.points <= budget.max_points()
                 && (devices.len() as u64) < budget.entries.unwrap_or(u64::MAX);
             let repeated = devices.last().is_some_and(|d| d == member.device);
             if fits && !repeated {
                 buf.push(b',');
             } else {
-                close(&mut buf, &mut devices, &mut pieces);
-                buf_points = 0;
+                close(&mut buf, &mut devices, buf_entries, buf_points);
+                (buf_entries, buf_points) = (0, 0);
             }
         }
         if buf.is_empty() {
             buf.reserve(remaining.min(budget.bytes));
             buf.push(b'{');
         }
+        buf_entries += member.entries;
         buf_points += member.points;
-        remaining -= member.bytes.len() + 1;
-        buf.extend_from_slice(&member.bytes);
+        let len = member.len();
+        remaining -= len + 1;
+        member.write(&mut buf);
         devices.push(member.device.to_string());
     }
     if !buf.is_empty() {
-        close(&mut buf, &mut devices, &mut pieces);
+        close(&mut buf, &mut devices, buf_entries, buf_points);
     }
     pieces
 }

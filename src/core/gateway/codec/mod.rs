@@ -7,6 +7,7 @@
 //! - [`downlink`]: server → gateway ([`decode`]).
 //! - [`echo`]: recognising our own publishes sent back by a broker.
 //! - [`error`]: [`CodecError`], naming the topic and the problem.
+pub mod batch;
 pub mod data;
 pub mod downlink;
 pub mod echo;
@@ -18,6 +19,7 @@ pub mod uplink;
 #[cfg(test)]
 mod tests;
 
+pub use batch::{TelemetryBatch, Values};
 pub use data::{AttributeScope, Attributes, ClaimRequest, TelemetryEntry};
 pub use downlink::{
     decode, explain_disconnect_reason, AttributeResponseBody, AttributeResult, AttributeUpdate,
@@ -26,4 +28,4 @@ pub use downlink::{
 pub use echo::EchoTracker;
 pub use error::CodecError;
 pub use topics::Topic;
-pub use uplink::{Encoded, Uplink, UPLINK_QOS};
+pub use uplink::{gateway_telemetry_parts, Encoded, Item, Part, Uplink, UPLINK_QOS};

@@ -2,6 +2,7 @@
 //! them is published at [`UPLINK_QOS`] (QoS 1: ThingsBoard mishandles QoS 0 on
 //! gateway topics and has no QoS 2).
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use bytes::Bytes;
@@ -256,24 +257,29 @@ fn check_device(device: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// One telemetry element as JSON. `gateway` applies the gateway topic's
-/// reserved `metadata` key.
-fn entry_json(entry: &TelemetryEntry, what: &str, gateway: bool) -> Result<Value, String> {
+/// Why one telemetry element must not be sent, if it must not; `what`
+/// names it in the reason. `gateway` applies the gateway topic's reserved
+/// `metadata` key.
+fn check_entry(
+    entry: &TelemetryEntry,
+    what: impl FnOnce() -> String,
+    gateway: bool,
+) -> Result<(), String> {
     match entry {
-        TelemetryEntry::Timed { ts, values } => {
+        TelemetryEntry::Timed { values, .. } => {
             if values.is_empty() {
-                return Err(format!("{what} has no values"));
+                return Err(format!("{} has no values", what()));
             }
-            Ok(json!({ "ts": ts, "values": values }))
         }
         TelemetryEntry::Flat(values) => {
             if values.is_empty() {
-                return Err(format!("{what} has no values"));
+                return Err(format!("{} has no values", what()));
             }
             if gateway && values.contains_key("metadata") {
                 return Err(format!(
-                    "{what} has a flat key named \"metadata\", which the server reserves \
-                     for latency metrics; send it in a timed entry's values instead"
+                    "{} has a flat key named \"metadata\", which the server reserves \
+                     for latency metrics; send it in a timed entry's values instead",
+                    what()
                 ));
             }
             if let Some(key) = ["ts", "values"]
@@ -281,14 +287,132 @@ fn entry_json(entry: &TelemetryEntry, what: &str, gateway: bool) -> Result<Value
                 .find(|k| values.contains_key(*k))
             {
                 return Err(format!(
-                    "{what} has a flat key named \"{key}\", which the server reads as part of \
+                    "{} has a flat key named \"{key}\", which the server reads as part of \
                      a timed entry (or stores literally); use a timed entry, with the key \
-                     inside its values"
+                     inside its values",
+                    what()
                 ));
             }
-            Ok(Value::Object(values.clone()))
         }
     }
+    Ok(())
+}
+
+/// One telemetry element as JSON. `gateway` applies the gateway topic's
+/// reserved `metadata` key.
+fn entry_json(entry: &TelemetryEntry, what: &str, gateway: bool) -> Result<Value, String> {
+    check_entry(entry, || what.to_string(), gateway)?;
+    match entry {
+        TelemetryEntry::Timed { ts, values } => Ok(json!({ "ts": ts, "values": values })),
+        TelemetryEntry::Flat(values) => Ok(Value::Object(values.clone())),
+    }
+}
+
+/// Write one checked telemetry element as JSON to `out`: the same bytes
+/// `serde_json` writes for [`entry_json`]'s value, without building it.
+fn write_entry(out: &mut Vec<u8>, entry: &TelemetryEntry) {
+    // Writing numbers, strings and `Value`s to a `Vec` cannot fail.
+    match entry {
+        TelemetryEntry::Timed { ts, values } => {
+            out.extend_from_slice(b"{\"ts\":");
+            let _ = serde_json::to_writer(&mut *out, ts);
+            out.extend_from_slice(b",\"values\":");
+            let _ = serde_json::to_writer(&mut *out, values);
+            out.push(b'}');
+        }
+        TelemetryEntry::Flat(values) => {
+            let _ = serde_json::to_writer(&mut *out, values);
+        }
+    }
+}
+
+/// One device's part of a multi-device message (`{"Dev": part, ..}`),
+/// serialized once, with where it may be cut and what it carries.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Part<'a> {
+    /// The device's name (its key in the message).
+    pub device: &'a str,
+    /// The part as JSON, exactly as `serde_json` writes it.
+    pub json: Cow<'a, [u8]>,
+    /// The items the part may be cut between (an array's elements or an
+    /// object's members; empty if it may not be cut), in order.
+    pub items: Vec<Item>,
+    /// Whether the part is a JSON array (its elements are telemetry
+    /// entries).
+    pub array: bool,
+    /// The entries it carries: an array's elements, else 1.
+    pub entries: u64,
+    /// The data points it carries (telemetry values, attribute keys).
+    pub points: u64,
+}
+
+/// One item of a [`Part`]: it ends at byte `end` of the part's JSON (not
+/// included) and starts one byte after the end of the item before it (the
+/// `,`), the first one byte in (the `[` or `{`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Item {
+    /// Where it ends in the part's JSON.
+    pub end: usize,
+    /// The data points it carries.
+    pub points: u64,
+}
+
+/// The body of [`Uplink::Telemetry`] as device parts, without building its
+/// JSON value: devices in the order they first appear (a repeated device's
+/// entries merged, in order), each entry written once and counted (its
+/// data points are its values). The parts' JSON is exactly what
+/// `serde_json` writes for the parts of [`Uplink::to_json`]'s object, and
+/// the same batches are refused, with the same reasons.
+pub fn gateway_telemetry_parts<'a, S, E>(devices: &'a [(S, E)]) -> Result<Vec<Part<'a>>, String>
+where
+    S: AsRef<str>,
+    E: AsRef<[TelemetryEntry]>,
+{
+    if devices.is_empty() {
+        return Err("there is no telemetry to send".into());
+    }
+    let mut parts: Vec<Part<'a>> = Vec::new();
+    let mut index: HashMap<&'a str, usize> = HashMap::new();
+    for (device, entries) in devices {
+        let (device, entries) = (device.as_ref(), entries.as_ref());
+        check_device(device)?;
+        if entries.is_empty() {
+            return Err(format!("device {device:?} has no telemetry entries"));
+        }
+        let at = *index.entry(device).or_insert_with(|| {
+            parts.push(Part {
+                device,
+                json: Cow::Owned(vec![b'[']),
+                items: Vec::new(),
+                array: true,
+                entries: 0,
+                points: 0,
+            });
+            parts.len() - 1
+        });
+        let part = &mut parts[at];
+        let json = part.json.to_mut();
+        for (i, e) in entries.iter().enumerate() {
+            check_entry(e, || format!("entry {i} of {device:?}"), true)?;
+            if !part.items.is_empty() {
+                json.push(b',');
+            }
+            write_entry(json, e);
+            // A timed entry's points are its values; a flat one's, its
+            // keys (none is `metadata`, refused above).
+            let points = e.values().len() as u64;
+            part.items.push(Item {
+                end: json.len(),
+                points,
+            });
+            part.entries += 1;
+            part.points += points;
+        }
+    }
+    for part in &mut parts {
+        part.json.to_mut().push(b']');
+    }
+    Ok(parts)
 }
 
 /// Per-device parts merged by name, in the order names first appear.

@@ -1,6 +1,7 @@
 //! Token buckets for every limit of a session, and which of them a message
 //! takes from.
 
+use serde::de::{self, Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 
 use super::rate::{Buckets, RateLimit};
@@ -58,13 +59,17 @@ impl Class {
             "v1/gateway/telemetry" | "v1/gateway/attributes" | "v1/gateway/claim"
         );
         if multi_device {
-            class.messages = serde_json::from_slice::<Value>(payload)
-                .ok()
-                .and_then(|v| v.as_object().map(|devices| devices.len() as u64))
-                .unwrap_or(1)
-                .max(1);
-        }
-        if telemetry {
+            // One pass, no JSON value built: device entries and their points.
+            let counted = serde_json::from_slice::<Devices>(payload).ok();
+            let (devices, points) = match counted {
+                Some(Devices(Some(counts))) => counts,
+                _ => (1, 0),
+            };
+            class.messages = devices.max(1);
+            if telemetry {
+                class.points = points;
+            }
+        } else if telemetry {
             class.points = data_points(topic, payload).unwrap_or(0);
         }
         class
@@ -101,6 +106,12 @@ pub fn data_points(topic: &str, payload: &[u8]) -> Option<u64> {
         return None;
     }
     let per_device = topic.starts_with("v1/gateway/");
+    if per_device {
+        return Some(match serde_json::from_slice::<Devices>(payload) {
+            Ok(Devices(Some((_, points)))) => points,
+            _ => 0,
+        });
+    }
     let Ok(value) = serde_json::from_slice::<Value>(payload) else {
         return Some(0);
     };
@@ -125,6 +136,174 @@ pub fn entry_points(value: &Value) -> u64 {
             _ => map.keys().filter(|k| *k != "metadata").count() as u64,
         },
         _ => 0,
+    }
+}
+
+/// A multi-device message counted as it is read, without building its
+/// JSON value: `Some((devices, points))` for an object (its members, and
+/// the [`entry_points`] of their values summed), `None` for any other
+/// value. The same figures as reading the [`Value`], but for a payload that
+/// repeats a key (which the gateway never writes): read into a `Value`, the
+/// later one replaces the earlier; here both count.
+struct Devices(Option<(u64, u64)>);
+
+/// [`entry_points`] of one value, counted as it is read.
+struct EntryPoints(u64);
+
+/// The members of an object (`Some`), or `None` for any other value.
+struct Members(Option<u64>);
+
+/// An object key, as far as [`entry_points`] tells keys apart.
+enum Key {
+    Ts,
+    Values,
+    Metadata,
+    Other,
+}
+
+/// A visitor for what every value that is not an array or object gives.
+macro_rules! scalars {
+    ($value:expr) => {
+        fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+            Ok($value)
+        }
+        fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+            Ok($value)
+        }
+        fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+            Ok($value)
+        }
+        fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+            Ok($value)
+        }
+        fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
+            Ok($value)
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok($value)
+        }
+        fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok($value)
+        }
+    };
+}
+
+impl<'de> Deserialize<'de> for Devices {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Devices;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a JSON value")
+            }
+            scalars!(Devices(None));
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Devices, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(Devices(None))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Devices, A::Error> {
+                let (mut devices, mut points) = (0, 0);
+                while map.next_key::<IgnoredAny>()?.is_some() {
+                    devices += 1;
+                    points += map.next_value::<EntryPoints>()?.0;
+                }
+                Ok(Devices(Some((devices, points))))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+impl<'de> Deserialize<'de> for EntryPoints {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = EntryPoints;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a JSON value")
+            }
+            scalars!(EntryPoints(0));
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<EntryPoints, A::Error> {
+                let mut points = 0;
+                while let Some(EntryPoints(p)) = seq.next_element()? {
+                    points += p;
+                }
+                Ok(EntryPoints(points))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<EntryPoints, A::Error> {
+                // `{"ts", "values": {..}}`: its values; else its keys but
+                // `metadata`.
+                let (mut keys, mut ts, mut values) = (0, false, None);
+                while let Some(key) = map.next_key::<Key>()? {
+                    match key {
+                        Key::Ts => {
+                            ts = true;
+                            map.next_value::<IgnoredAny>()?;
+                        }
+                        Key::Values => values = map.next_value::<Members>()?.0,
+                        Key::Metadata => {
+                            map.next_value::<IgnoredAny>()?;
+                            continue;
+                        }
+                        Key::Other => {
+                            map.next_value::<IgnoredAny>()?;
+                        }
+                    }
+                    keys += 1;
+                }
+                Ok(EntryPoints(match (ts, values) {
+                    (true, Some(values)) => values,
+                    _ => keys,
+                }))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+impl<'de> Deserialize<'de> for Members {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Members;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a JSON value")
+            }
+            scalars!(Members(None));
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Members, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(Members(None))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Members, A::Error> {
+                let mut n = 0;
+                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {
+                    n += 1;
+                }
+                Ok(Members(Some(n)))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+impl<'de> Deserialize<'de> for Key {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Key;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an object key")
+            }
+            fn visit_str<E: de::Error>(self, key: &str) -> Result<Key, E> {
+                Ok(match key {
+                    "ts" => Key::Ts,
+                    "values" => Key::Values,
+                    "metadata" => Key::Metadata,
+                    _ => Key::Other,
+                })
+            }
+        }
+        d.deserialize_str(V)
     }
 }
 
@@ -395,6 +574,70 @@ mod tests {
             p.ready_at(Millis(0), class) > Millis(0),
             "6 of 8 taken: 3 more do not fit"
         );
+    }
+
+    /// What `Class::counted` gave when it read the payload into a `Value`
+    /// (c994f52): (messages, points) of a multi-device message.
+    fn counted_from_value(topic: &str, payload: &[u8]) -> (u64, u64) {
+        let value = serde_json::from_slice::<Value>(payload).ok();
+        let messages = value
+            .as_ref()
+            .and_then(|v| v.as_object().map(|devices| devices.len() as u64))
+            .unwrap_or(1)
+            .max(1);
+        let points = if is_upload(topic) {
+            value
+                .as_ref()
+                .and_then(|v| v.as_object())
+                .map(|devices| devices.values().map(entry_points).sum())
+                .unwrap_or(0)
+        } else {
+            0
+        };
+        (messages, points)
+    }
+
+    #[test]
+    fn a_multi_device_message_is_counted_as_reading_its_value_counts_it() {
+        let payloads = [
+            json!({"A": [{"ts": 1, "values": {"a": 1, "b": [1, {"c": 2}]}}, {"x": 1, "metadata": {"m": 1}}],
+                   "B": {"ts": 2, "values": {"v": 1}}, "C": {"ts": 3, "values": 7, "k": 1},
+                   "D": [[{"a": 1}, {"b": 2, "c": 3}], 5, "s", null, true], "E": {"metadata": 1},
+                   "F": {"values": {"a": 1}}, "G": [], "H": {}, "I\"é": {"ts": {"values": 1}, "values": {}}})
+            .to_string(),
+            json!({"Dev": [{"ts": 1_767_225_600_000u64, "values": {"k0": 21.5, "k1": -3.25e-7, "k2": "x\ny"}}]})
+                .to_string(),
+            r#"{"A":[{"t\u0073":1,"values":{"a":1,"b":2}}],"B":{"metadat\u0061":1,"z":2}}"#.into(),
+            json!([{"A": 1}]).to_string(),
+            json!("text").to_string(),
+            "{}".into(),
+            r#"{"A": [1, 2"#.into(),
+            "not json".into(),
+            r#"{"A": 1} trailing"#.into(),
+        ];
+        for topic in [
+            "v1/gateway/telemetry",
+            "v1/gateway/attributes",
+            "v1/gateway/claim",
+        ] {
+            for payload in &payloads {
+                let class = Class::of(topic, payload.as_bytes());
+                assert_eq!(
+                    (class.messages, class.points),
+                    counted_from_value(topic, payload.as_bytes()),
+                    "{topic} {payload}"
+                );
+                if is_upload(topic) {
+                    assert_eq!(
+                        data_points(topic, payload.as_bytes()),
+                        Some(counted_from_value(topic, payload.as_bytes()).1),
+                        "{topic} {payload}"
+                    );
+                }
+            }
+        }
+        let class = Class::of("v1/gateway/telemetry", payloads[0].as_bytes());
+        assert_eq!((class.messages, class.points), (9, 3 + 1 + 3 + 3 + 1));
     }
 
     #[test]

@@ -11,3 +11,4 @@ mod offline;
 mod own;
 mod rpc;
 mod split;
+mod split_old;
