@@ -22,6 +22,16 @@ pub fn wasm_memory_bytes() -> f64 {
         .into()
 }
 
+/// How many JS values (objects, closures) the wasm side holds now, for the
+/// memory benchmark (`window.wasmBindings.js_values_held()`): it counts the
+/// live slots of wasm-bindgen's externref table, so a `JsValue` or `Closure`
+/// kept per message shows as a count that grows with the messages.
+#[cfg(target_arch = "wasm32")]
+#[wasm_bindgen::prelude::wasm_bindgen]
+pub fn js_values_held() -> u32 {
+    wasm_bindgen::externref_heap_live_count()
+}
+
 #[cfg(not(target_arch = "wasm32"))]
 fn main() {
     eprintln!(

@@ -231,3 +231,64 @@ async fn packets_queued_in_one_turn_of_the_event_loop_go_out_as_one_websocket_me
     );
     link.disconnect();
 }
+
+#[wasm_bindgen_test]
+async fn acknowledging_incoming_messages_keeps_no_js_value_per_message() {
+    // Each QoS 1 PUBLISH that comes in is acknowledged from a zero-delay
+    // timer (so the PUBACKs of a burst share a WebSocket message). Over a
+    // long session that timer must not keep anything per message: its
+    // closure is a JS function the wasm holds until it is dropped, and one
+    // kept per message grows the page's memory without end.
+    let (link, events) = link_speaking(&unique("bg-held"), Protocol::V311);
+    link.connect(LinkConfig::new(WS_URL));
+    wait_for("CONNACK", 5_000, || link.status() == LinkStatus::Connected).await;
+    let topic = unique("bg-test/held");
+    let sub = link
+        .with(|s| s.subscribe(now(), &[(topic.as_str(), QoS::AtLeastOnce)]))
+        .expect("subscribe");
+    wait_for("SUBACK", 5_000, || {
+        events
+            .borrow()
+            .iter()
+            .any(|e| matches!(e, Event::Subscribed { id, .. } if *id == sub))
+    })
+    .await;
+    let held_before = wasm_bindgen::externref_heap_live_count();
+    // One at a time, so each comes back in a task of its own and is
+    // acknowledged from a timer of its own. MQTT 3.1.1: our own publishes
+    // come back to us.
+    const MESSAGES: u32 = 200;
+    for i in 0..MESSAGES {
+        let payload = format!("m{i}");
+        link.with(|s| s.publish(now(), &topic, payload.clone().into(), QoS::AtLeastOnce))
+            .expect("publish");
+        wait_for("our message back", 5_000, || {
+            got(&events, &topic, payload.as_bytes())
+        })
+        .await;
+    }
+    // The last acknowledgement's timer runs after the message came in.
+    let mut held = 0;
+    let settled = wait_until(2_000, || {
+        held = wasm_bindgen::externref_heap_live_count();
+        held <= held_before + 5
+    })
+    .await;
+    assert!(
+        settled,
+        "the wasm held {held_before} JS values before {MESSAGES} messages and {held} after"
+    );
+    link.disconnect();
+}
+
+/// Whether `cond` came to hold within `ms` (checked every 10 ms).
+async fn wait_until(ms: u32, mut cond: impl FnMut() -> bool) -> bool {
+    let deadline = now().after_ms(ms as u64);
+    while !cond() {
+        if now() >= deadline {
+            return false;
+        }
+        gloo::timers::future::TimeoutFuture::new(10).await;
+    }
+    true
+}

@@ -84,7 +84,10 @@ struct Inner<P> {
     timer: RefCell<Option<(Millis, Timeout)>>,
     reconnect_timer: RefCell<Option<Timeout>>,
     flush_scheduled: Cell<bool>,
-    reply_flush_scheduled: Cell<bool>,
+    /// The zero-delay timer of [`schedule_reply_flush`], kept until it
+    /// fires so that its closure is freed then (a forgotten `Timeout` keeps
+    /// its closure, on the JS side and in wasm memory, forever).
+    reply_flush_timer: RefCell<Option<Timeout>>,
     ws_open: Cell<bool>,
     last_error: RefCell<Option<String>>,
     on_change: RefCell<Option<Rc<dyn Fn()>>>,
@@ -118,7 +121,7 @@ impl<P: Protocol + 'static> Link<P> {
                 timer: RefCell::new(None),
                 reconnect_timer: RefCell::new(None),
                 flush_scheduled: Cell::new(false),
-                reply_flush_scheduled: Cell::new(false),
+                reply_flush_timer: RefCell::new(None),
                 ws_open: Cell::new(false),
                 last_error: RefCell::new(None),
                 on_change: RefCell::new(None),
@@ -407,17 +410,18 @@ fn flush<P: Protocol>(inner: &Inner<P>) {
 /// Write what is queued from a zero-delay timer: socket events already queued
 /// run first, and their replies join this write.
 fn schedule_reply_flush<P: Protocol + 'static>(inner: &Rc<Inner<P>>) {
-    if inner.reply_flush_scheduled.replace(true) {
+    if inner.reply_flush_timer.borrow().is_some() {
         return;
     }
     let weak = Rc::downgrade(inner);
-    Timeout::new(0, move || {
+    let timeout = Timeout::new(0, move || {
         if let Some(inner) = weak.upgrade() {
-            inner.reply_flush_scheduled.set(false);
+            // Dropping the timer frees this closure once it returns.
+            inner.reply_flush_timer.borrow_mut().take();
             flush(&inner);
         }
-    })
-    .forget();
+    });
+    *inner.reply_flush_timer.borrow_mut() = Some(timeout);
 }
 
 fn page_visible() -> bool {
