@@ -193,7 +193,7 @@ pub fn ours(ticks: u64, limits: bool) -> Tally {
         }
         broker.exchange(&mut gw, now);
         while let Some(event) = gw.poll_event() {
-            if let GatewayEvent::Session(Event::Acked(id)) = event {
+            if let GatewayEvent::Settled(Event::Acked(id)) = event {
                 run.on_acked(now, id);
             }
         }

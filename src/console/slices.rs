@@ -68,7 +68,9 @@ impl Slices {
         use Slice::*;
         match event {
             GatewayEvent::Session(Event::Packet(_)) => Slices::of(&[Log, Status]),
-            GatewayEvent::Session(Event::Acked(_)) => Slices::of(&[Status, LoadTest]),
+            GatewayEvent::Session(Event::Acked(_)) | GatewayEvent::Settled(_) => {
+                Slices::of(&[Status, LoadTest])
+            }
             GatewayEvent::Session(Event::AckTimedOut { .. } | Event::Rejected { .. }) => {
                 Slices::of(&[Status, LoadTest, Gateway, Notices])
             }

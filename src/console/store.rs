@@ -291,6 +291,9 @@ impl Store {
             GatewayEvent::OwnAttributeRequestTimedOut { id } => {
                 self.finish(*id, false, Outcome::TimedOut, epoch_ms);
             }
+            // The message's own outcome (Session) is what the log, the
+            // rejected list and the notices show.
+            GatewayEvent::Settled(_) => {}
             GatewayEvent::RequestRestored { id, kind } => {
                 if let Some(answer) = Answer::restored(*id, kind, epoch_ms) {
                     self.request_sent(answer);
@@ -602,6 +605,26 @@ mod tests {
             "{}",
             &last.explanation[1000..]
         );
+    }
+
+    #[test]
+    fn a_refused_message_that_carried_several_calls_is_one_row_and_one_notice() {
+        use crate::core::mqtt::{Event, PublishId};
+        let rejected = |id| Event::Rejected {
+            id: PublishId(id),
+            topic: "v1/gateway/telemetry".into(),
+            reason: 0x97,
+            explanation: "quota exceeded".into(),
+        };
+        let mut store = Store::default();
+        // What the gateway tells when a message carrying calls 1, 2 and 3
+        // (folded telemetry) is refused: the message, then each call.
+        store.apply_gateway(&GatewayEvent::Session(rejected(1)), Millis(0), 0);
+        for id in [1, 2, 3] {
+            store.apply_gateway(&GatewayEvent::Settled(rejected(id)), Millis(0), 0);
+        }
+        assert_eq!(store.rejected.len(), 1);
+        assert_eq!(store.notices.len(), 1);
     }
 
     #[test]

@@ -89,11 +89,11 @@ fn slice(h: &mut Harness, tests: &mut LoadTests, max: u64) {
         }
         for event in h.take_events() {
             match event {
-                GatewayEvent::Session(Event::Acked(id)) => tests.on_acked(h.now, id),
-                GatewayEvent::Session(Event::Rejected {
+                GatewayEvent::Settled(Event::Acked(id)) => tests.on_acked(h.now, id),
+                GatewayEvent::Settled(Event::Rejected {
                     id, explanation, ..
                 }) => tests.on_rejected(h.now, id, &explanation),
-                GatewayEvent::Session(Event::AckTimedOut { id, .. }) => {
+                GatewayEvent::Settled(Event::AckTimedOut { id, .. }) => {
                     tests.on_timed_out(h.now, id)
                 }
                 _ => {}

@@ -152,9 +152,10 @@ impl Controller {
         )
     }
 
-    /// Hand a gateway event to the load test (from `drain`).
+    /// Hand a gateway event to the load test (from `drain`): what became
+    /// of each call's data.
     pub(super) fn loadtest_event(&self, event: &GatewayEvent) {
-        let GatewayEvent::Session(e) = event else {
+        let GatewayEvent::Settled(e) = event else {
             return;
         };
         let t = now();

@@ -34,11 +34,13 @@ impl Gateway {
             }
             Event::Acked(id) => {
                 self.journal.delete(id);
-                // The calls it carried (folded telemetry) are told under
-                // their own ids, each once all of its data is done.
-                for done in self.ledger.settle(id, &event) {
-                    self.events.push_back(GatewayEvent::Session(done));
-                }
+                // The message is told as such; the calls it carried (its
+                // own, and folded telemetry) each under its own id, once
+                // all of the call's data is done.
+                let settled = self.ledger.settle(id, &event);
+                self.events.push_back(GatewayEvent::Session(event));
+                self.events
+                    .extend(settled.into_iter().map(GatewayEvent::Settled));
                 if let Some(device) = self.connects.remove(&id) {
                     if self.model.devices_mut().mark_connected(&device) {
                         self.events
@@ -49,9 +51,10 @@ impl Gateway {
             Event::AckTimedOut { id, .. } | Event::Rejected { id, .. } => {
                 self.journal.delete(id);
                 self.connects.remove(&id);
-                for done in self.ledger.settle(id, &event) {
-                    self.events.push_back(GatewayEvent::Session(done));
-                }
+                let settled = self.ledger.settle(id, &event);
+                self.events.push_back(GatewayEvent::Session(event));
+                self.events
+                    .extend(settled.into_iter().map(GatewayEvent::Settled));
             }
             Event::Subscribed { ref results, .. } => {
                 let refused: Vec<String> = results

@@ -12,7 +12,15 @@ use crate::core::mqtt::Event;
 pub enum GatewayEvent {
     /// A session event, for status and the traffic log: every one except
     /// `Event::Message`, which the gateway decodes into the events below.
+    /// Its `Acked`, `Rejected` and `AckTimedOut` are about one MQTT message;
+    /// what became of each API call's data is [`GatewayEvent::Settled`].
     Session(Event),
+    /// What became of an API call's data (`Event::Acked`, `Rejected` or
+    /// `AckTimedOut`), under the publish id the call returned, once every
+    /// message carrying it is done: waiting telemetry may be folded into
+    /// another message, whole or in part (`coalesce.rs`), so one message's
+    /// outcome may settle several calls, and a call several messages'.
+    Settled(Event),
     /// The server acknowledged a device's `connect`.
     DeviceRegistered {
         /// Device name.

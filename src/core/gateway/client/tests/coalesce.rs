@@ -262,7 +262,7 @@ fn ticks_cut_differently_each_time_still_fold_and_the_durable_outbox_always_hold
             at_server.extend(entries_of(&m));
         }
         for e in h.take_events() {
-            if let GatewayEvent::Session(Event::Acked(id)) = e {
+            if let GatewayEvent::Settled(Event::Acked(id)) = e {
                 acked.push(id);
             }
         }

@@ -34,6 +34,7 @@ fn server_events(events: Vec<GatewayEvent>) -> Vec<GatewayEvent> {
             !matches!(
                 e,
                 GatewayEvent::Session(_)
+                    | GatewayEvent::Settled(_)
                     | GatewayEvent::EchoIgnored { .. }
                     | GatewayEvent::DeviceRegistered { .. }
                     | GatewayEvent::SessionLimits(_)

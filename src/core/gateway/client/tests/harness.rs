@@ -119,11 +119,12 @@ impl Harness {
         std::mem::take(&mut self.events)
     }
 
-    /// Take the events so far that are not session passthrough.
+    /// Take the events so far that are not session passthrough (nor what
+    /// became of each call's data).
     pub fn gateway_events(&mut self) -> Vec<GatewayEvent> {
         self.take_events()
             .into_iter()
-            .filter(|e| !matches!(e, GatewayEvent::Session(_)))
+            .filter(|e| !matches!(e, GatewayEvent::Session(_) | GatewayEvent::Settled(_)))
             .collect()
     }
 
@@ -246,12 +247,13 @@ fn echo_matches(filter: &str, topic: &str) -> bool {
     }
 }
 
-/// The publish ids acknowledged among `events`, in order.
+/// The calls (by the publish id each returned) whose data was
+/// acknowledged among `events`, in order.
 pub fn acked(events: &[GatewayEvent]) -> Vec<crate::core::mqtt::PublishId> {
     events
         .iter()
         .filter_map(|e| match e {
-            GatewayEvent::Session(crate::core::mqtt::Event::Acked(id)) => Some(*id),
+            GatewayEvent::Settled(crate::core::mqtt::Event::Acked(id)) => Some(*id),
             _ => None,
         })
         .collect()

@@ -45,7 +45,7 @@ fn ack(h: &mut Harness, publishes: &[(usize, Publish)]) -> Vec<PublishId> {
     h.take_events()
         .into_iter()
         .filter_map(|e| match e {
-            GatewayEvent::Session(Event::Acked(id)) => Some(id),
+            GatewayEvent::Settled(Event::Acked(id)) => Some(id),
             _ => None,
         })
         .collect()
