@@ -57,14 +57,17 @@ fn unique(prefix: &str) -> String {
     format!("{prefix}-{}", (js_sys::Math::random() * 1e9) as u64)
 }
 
-#[wasm_bindgen_test]
-async fn connects_subscribes_publishes_qos1_and_gets_its_puback() {
-    // MQTT 3.1.1 against a plain broker: our own publish comes back.
-    let (link, events) = link_speaking(&unique("bg-browser"), Protocol::V311);
+/// A link speaking MQTT 3.1.1 to the broker, connected and subscribed (the
+/// subscription granted) to a new topic under `topic_prefix`, which it
+/// returns with the link and its events.
+async fn subscribed_v311(
+    client_prefix: &str,
+    topic_prefix: &str,
+) -> (Link<Session>, Rc<RefCell<Vec<Event>>>, String) {
+    let (link, events) = link_speaking(&unique(client_prefix), Protocol::V311);
     link.connect(LinkConfig::new(WS_URL));
     wait_for("CONNACK", 5_000, || link.status() == LinkStatus::Connected).await;
-
-    let topic = unique("bg-test/echo");
+    let topic = unique(topic_prefix);
     let sub = link
         .with(|s| s.subscribe(now(), &[(topic.as_str(), QoS::AtLeastOnce)]))
         .expect("subscribe while connected");
@@ -75,6 +78,13 @@ async fn connects_subscribes_publishes_qos1_and_gets_its_puback() {
             .any(|e| matches!(e, Event::Subscribed { id, results } if *id == sub && results[0].granted.is_some()))
     })
     .await;
+    (link, events, topic)
+}
+
+#[wasm_bindgen_test]
+async fn connects_subscribes_publishes_qos1_and_gets_its_puback() {
+    // MQTT 3.1.1 against a plain broker: our own publish comes back.
+    let (link, events, topic) = subscribed_v311("bg-browser", "bg-test/echo").await;
 
     let id = link
         .with(|s| s.publish(now(), &topic, "ping".into(), QoS::AtLeastOnce))
@@ -239,20 +249,7 @@ async fn acknowledging_incoming_messages_keeps_no_js_value_per_message() {
     // long session that timer must not keep anything per message: its
     // closure is a JS function the wasm holds until it is dropped, and one
     // kept per message grows the page's memory without end.
-    let (link, events) = link_speaking(&unique("bg-held"), Protocol::V311);
-    link.connect(LinkConfig::new(WS_URL));
-    wait_for("CONNACK", 5_000, || link.status() == LinkStatus::Connected).await;
-    let topic = unique("bg-test/held");
-    let sub = link
-        .with(|s| s.subscribe(now(), &[(topic.as_str(), QoS::AtLeastOnce)]))
-        .expect("subscribe");
-    wait_for("SUBACK", 5_000, || {
-        events
-            .borrow()
-            .iter()
-            .any(|e| matches!(e, Event::Subscribed { id, .. } if *id == sub))
-    })
-    .await;
+    let (link, events, topic) = subscribed_v311("bg-held", "bg-test/held").await;
     let held_before = wasm_bindgen::externref_heap_live_count();
     // One at a time, so each comes back in a task of its own and is
     // acknowledged from a timer of its own. MQTT 3.1.1: our own publishes

@@ -217,7 +217,8 @@ impl Coalescer {
             points: 0,
             budget,
         };
-        if !c.add(payload) || c.parts.is_empty() {
+        // The first message, whole (else it goes out as it is).
+        if !matches!(c.take(payload, &HashSet::new()), Take::Whole) {
             return None;
         }
         Some(c)
@@ -334,58 +335,11 @@ impl Coalescer {
             || self.budget.points.is_some_and(|max| self.points >= max)
     }
 
-    /// Fold in the next message's `payload` if the result stays within the
-    /// budget and gives no device an untimed entry beside others; else
-    /// change nothing and say `false`.
-    pub fn add(&mut self, payload: &[u8]) -> bool {
-        let Some(incoming) = read(payload) else {
-            return false;
-        };
-        let (mut len, mut points, mut devices) = (self.len, self.points, self.parts.len());
-        for (device, entries, part_points) in &incoming {
-            if entries.is_empty() {
-                return false;
-            }
-            points += part_points;
-            match self.index.get(device) {
-                Some(&i) => {
-                    let untimed = entries.iter().any(|e| !e.timed);
-                    if untimed || self.parts[i].untimed() {
-                        return false;
-                    }
-                    // `,entry` for each.
-                    len += entries_len(entries);
-                }
-                None => {
-                    let name = serde_json::to_vec(device).unwrap_or_default();
-                    // `"Dev":[e1,e2]` plus a comma if not the first part.
-                    len += name.len() + 1 + 2 + entries_len(entries) - 1 + usize::from(devices > 0);
-                    devices += 1;
-                }
-            }
-        }
-        let within = len <= self.budget.bytes
-            && self.budget.points.is_none_or(|max| points <= max)
-            && self.budget.entries.is_none_or(|max| devices as u64 <= max);
-        if !within {
-            return false;
-        }
-        for (device, entries, _) in incoming {
-            match self.index.get(&device) {
-                Some(&i) => self.parts[i].entries.extend(entries),
-                None => {
-                    self.index.insert(device.clone(), self.parts.len());
-                    self.parts.push(Part {
-                        name: serde_json::to_vec(&device).unwrap_or_default(),
-                        device,
-                        entries,
-                    });
-                }
-            }
-        }
-        self.len = len;
-        self.points = points;
-        true
+    /// Fold in a whole message (`payload`), or nothing: the tests' way
+    /// to build one up.
+    #[cfg(test)]
+    fn add(&mut self, payload: &[u8]) -> bool {
+        matches!(self.take(payload, &HashSet::new()), Take::Whole)
     }
 
     /// The devices it names, in order.
